@@ -1,0 +1,135 @@
+/**
+ * The one typed configuration object. Built from CLI flags, then OCELLUS_* environment
+ * variables, then defaults; nothing else in the code base reads process.env.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+export interface Limits {
+  /** Largest JSON request body (generateContent with inline images). Gemini's classic limit is 20 MB. */
+  requestBytes: number;
+  /** Largest single uploaded file. */
+  fileBytes: number;
+  /** Total bytes of live files per project (API key). */
+  projectBytes: number;
+  /** Most images in one request (Gemini: 3,600). */
+  imagesPerRequest: number;
+  /** Decompression-bomb guard: most pixels an image may declare. */
+  maxPixels: number;
+  /** How long an uploaded file lives. */
+  fileTtlMs: number;
+  /** How long an unfinished resumable upload session lives. */
+  uploadSessionTtlMs: number;
+  /** How often expired files and sessions are swept. */
+  sweepIntervalMs: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Externally visible base URL (scheme://host[:port][/prefix]); derived from each request when unset. */
+  publicUrl: string | undefined;
+  /** Keys that are accepted. Empty: the server runs open (local use). */
+  apiKeys: string[];
+  logLevel: string;
+  limits: Limits;
+}
+
+/** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
+export interface ConfigFlags {
+  port?: string | number;
+  host?: string;
+  dataDir?: string;
+  publicUrl?: string;
+  apiKey?: string[];
+  logLevel?: string;
+  maxRequestBytes?: string | number;
+  maxFileBytes?: string | number;
+  maxProjectBytes?: string | number;
+  maxImages?: string | number;
+  maxPixels?: string | number;
+  fileTtlHours?: string | number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const positiveInt = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number` })
+    .int(`${name} must be a whole number`)
+    .positive(`${name} must be positive`);
+
+const schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  host: z.string().min(1),
+  dataDir: z.string().min(1),
+  publicUrl: z
+    .url({ error: 'public URL must be an absolute http(s) URL' })
+    .refine((u) => /^https?:\/\//.test(u), 'public URL must start with http:// or https://')
+    .optional(),
+  apiKeys: z.array(z.string().min(1)),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  requestBytes: positiveInt('max request bytes'),
+  fileBytes: positiveInt('max file bytes'),
+  projectBytes: positiveInt('max project bytes'),
+  imagesPerRequest: positiveInt('max images'),
+  maxPixels: positiveInt('max pixels'),
+  fileTtlHours: z.coerce.number().positive('file TTL must be positive'),
+});
+
+const splitList = (s: string | undefined): string[] | undefined =>
+  s === undefined
+    ? undefined
+    : s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean);
+
+export class ConfigError extends Error {}
+
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Config {
+  const pick = <T>(flag: T | undefined, envName: string, fallback: T | string): T | string =>
+    flag ?? env[envName] ?? fallback;
+  const raw = {
+    port: pick(flags.port, 'OCELLUS_PORT', 8080),
+    host: pick(flags.host, 'OCELLUS_HOST', '127.0.0.1'),
+    dataDir: pick(flags.dataDir, 'OCELLUS_DATA_DIR', './data'),
+    publicUrl: flags.publicUrl ?? env.OCELLUS_PUBLIC_URL ?? undefined,
+    apiKeys: flags.apiKey && flags.apiKey.length > 0 ? flags.apiKey : (splitList(env.OCELLUS_API_KEYS) ?? []),
+    logLevel: pick(flags.logLevel, 'OCELLUS_LOG_LEVEL', 'info'),
+    requestBytes: pick(flags.maxRequestBytes, 'OCELLUS_MAX_REQUEST_BYTES', 20 * MiB),
+    fileBytes: pick(flags.maxFileBytes, 'OCELLUS_MAX_FILE_BYTES', 2 * GiB),
+    projectBytes: pick(flags.maxProjectBytes, 'OCELLUS_MAX_PROJECT_BYTES', 20 * GiB),
+    imagesPerRequest: pick(flags.maxImages, 'OCELLUS_MAX_IMAGES', 3600),
+    maxPixels: pick(flags.maxPixels, 'OCELLUS_MAX_PIXELS', 100_000_000),
+    fileTtlHours: pick(flags.fileTtlHours, 'OCELLUS_FILE_TTL_HOURS', 48),
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.port,
+    host: c.host,
+    dataDir: path.resolve(c.dataDir),
+    publicUrl: c.publicUrl?.replace(/\/+$/, ''),
+    apiKeys: c.apiKeys,
+    logLevel: c.logLevel,
+    limits: {
+      requestBytes: c.requestBytes,
+      fileBytes: c.fileBytes,
+      projectBytes: c.projectBytes,
+      imagesPerRequest: c.imagesPerRequest,
+      maxPixels: c.maxPixels,
+      fileTtlMs: Math.round(c.fileTtlHours * 3600_000),
+      uploadSessionTtlMs: Math.round(c.fileTtlHours * 3600_000),
+      sweepIntervalMs: 60_000,
+    },
+  };
+}

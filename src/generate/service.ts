@@ -1,0 +1,219 @@
+/**
+ * generateContent, streamGenerateContent and countTokens, independent of HTTP: validate
+ * the request, resolve and decode its images once, count the prompt, run the engine, apply
+ * the output limits and shape every chunk as Gemini does. Everything that can fail with a
+ * client error fails in `prepare`, before the first byte of a stream is written.
+ */
+import type { Limits } from '../config.js';
+import type { Engine, InputTurn, OutputFormat } from '../engine/engine.js';
+import type { ModelCatalog, ModelEntry } from '../engine/models.js';
+import type { TextTokenCounter } from '../media/text-tokens.js';
+import { ApiError, invalidArgument, notFound } from '../server/errors.js';
+import {
+  countTokensRequestSchema,
+  generateContentRequestSchema,
+  parseRequest,
+  type GenerateContentRequest,
+} from '../wire/request.js';
+import { candidate, newResponseId, usageMetadata, type GenerateContentResponse } from '../wire/response.js';
+import { responseJsonSchemaOf, type SchemaValidators } from '../wire/schema.js';
+import { checkRequest } from './check-request.js';
+import { inspectImageParts, resolveTurns, type FileOpener, type ImagePartInfo, type ImageSource } from './inputs.js';
+import { limitOutput } from './output-limits.js';
+import { countPromptTokens, type PromptUsage } from './usage.js';
+
+export interface GenerateServiceDeps {
+  models: ModelCatalog;
+  engine: Engine;
+  files: FileOpener;
+  images: ImageSource;
+  text: TextTokenCounter;
+  limits: Limits;
+  schemas: SchemaValidators;
+}
+
+export interface PreparedGeneration {
+  model: ModelEntry;
+  request: GenerateContentRequest;
+  turns: InputTurn[];
+  promptUsage: PromptUsage;
+  output: OutputFormat;
+}
+
+export interface CountTokensResponse {
+  totalTokens: number;
+  promptTokensDetails: PromptUsage['details'];
+}
+
+export type GenerateService = ReturnType<typeof createGenerateService>;
+
+export function createGenerateService(deps: GenerateServiceDeps) {
+  const resolveModel = (name: string, method: string, version: string): ModelEntry => {
+    const model = deps.models.find(name);
+    if (!model)
+      throw notFound(
+        `models/${name.replace(/^models\//, '')} is not found for API version ${version}, or is not supported for ${method}. Call ListModels to see the list of available models and their supported methods.`,
+      );
+    return model;
+  };
+
+  const context = (project: string) => ({
+    project,
+    files: deps.files,
+    images: deps.images,
+    maxPixels: deps.limits.maxPixels,
+    maxImages: deps.limits.imagesPerRequest,
+  });
+
+  async function countTokens(project: string, model: ModelEntry, body: unknown): Promise<CountTokensResponse> {
+    const req = parseRequest(countTokensRequestSchema, body);
+    if (req.contents && req.generateContentRequest)
+      throw invalidArgument('contents and generate_content_request are mutually exclusive.');
+    const inner = req.generateContentRequest;
+    const contents = inner?.contents ?? req.contents;
+    if (!contents || contents.length === 0) throw invalidArgument('contents is not specified');
+    if (inner) checkRequest(inner);
+    const images = await inspectImageParts(contents, context(project), inner ? 'generate_content_request.contents' : 'contents');
+    const usage = countPromptTokens(
+      {
+        modelId: model.id,
+        contents,
+        systemInstruction: inner?.systemInstruction,
+        images,
+        mediaResolution: inner?.generationConfig?.mediaResolution,
+      },
+      deps.text,
+    );
+    return { totalTokens: usage.total, promptTokensDetails: usage.details };
+  }
+
+  async function prepare(project: string, model: ModelEntry, body: unknown): Promise<PreparedGeneration> {
+    const request = parseRequest(generateContentRequestSchema, body);
+    checkRequest(request);
+    const jsonSchema = responseJsonSchemaOf(request.generationConfig);
+    if (jsonSchema) deps.schemas.compile(jsonSchema); // a bad schema is a 400 now, not after the engine ran
+    const turns = await resolveTurns(request.contents, context(project));
+    const images: ImagePartInfo[] = turns.flatMap((t) =>
+      t.parts.flatMap((p) =>
+        p.kind === 'image' ? [{ label: p.label, info: p.image, ...(p.mediaResolution ? { mediaResolution: p.mediaResolution } : {}) }] : [],
+      ),
+    );
+    const promptUsage = countPromptTokens(
+      {
+        modelId: model.id,
+        contents: request.contents,
+        systemInstruction: request.systemInstruction,
+        images,
+        mediaResolution: request.generationConfig?.mediaResolution,
+      },
+      deps.text,
+    );
+    const output: OutputFormat = {
+      mimeType: request.generationConfig?.responseMimeType ?? 'text/plain',
+      ...(jsonSchema ? { jsonSchema } : {}),
+    };
+    return { model, request, turns, promptUsage, output };
+  }
+
+  /** The engine's answer for one candidate, checked against the requested format. */
+  async function* answer(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<string> {
+    const systemInstruction = p.request.systemInstruction?.parts.map((x) => x.text ?? '').join('\n');
+    const pieces = deps.engine.generate({
+      model: p.model,
+      turns: p.turns,
+      ...(systemInstruction ? { systemInstruction } : {}),
+      output: p.output,
+      signal,
+    });
+    if (p.output.mimeType === 'text/plain') {
+      yield* pieces;
+      return;
+    }
+    // Structured output is checked whole before any of it is sent.
+    let text = '';
+    for await (const piece of pieces) text += piece;
+    checkStructured(text, p.output, deps.schemas, deps.engine.name);
+    yield text;
+  }
+
+  async function* stream(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<GenerateContentResponse> {
+    const responseId = newResponseId();
+    const count = p.request.generationConfig?.candidateCount ?? 1;
+    let outputTokens = 0;
+    for (let index = 0; index < count; index++) {
+      const limited = limitOutput(
+        answer(p, signal),
+        {
+          stopSequences: p.request.generationConfig?.stopSequences,
+          maxOutputTokens: p.request.generationConfig?.maxOutputTokens,
+        },
+        deps.text,
+      );
+      let text = '';
+      let held: string | undefined;
+      const chunk = (piece: string, finishReason?: string): GenerateContentResponse => ({
+        candidates: [candidate(index, piece, finishReason)],
+        usageMetadata: usageMetadata(p.promptUsage, outputTokens + deps.text.count(text)),
+        modelVersion: p.model.id,
+        responseId,
+      });
+      // One piece is held back so the last chunk, which carries finishReason, also has text.
+      for await (const piece of limited.pieces) {
+        if (held !== undefined) yield chunk(held);
+        text += piece;
+        held = piece;
+      }
+      yield chunk(held ?? '', limited.finishReason());
+      outputTokens += deps.text.count(text);
+    }
+  }
+
+  /** Non-streaming: the stream's chunks merged into one response per Gemini's shape. */
+  async function generate(p: PreparedGeneration, signal: AbortSignal): Promise<GenerateContentResponse> {
+    const texts: string[] = [];
+    const finish: string[] = [];
+    let last: GenerateContentResponse | undefined;
+    for await (const chunk of stream(p, signal)) {
+      for (const c of chunk.candidates) {
+        texts[c.index] = (texts[c.index] ?? '') + (c.content.parts[0]?.text ?? '');
+        if (c.finishReason) finish[c.index] = c.finishReason;
+      }
+      last = chunk;
+    }
+    return {
+      candidates: texts.map((t, i) => candidate(i, t, finish[i] ?? 'STOP')),
+      usageMetadata: last!.usageMetadata,
+      modelVersion: p.model.id,
+      responseId: last!.responseId,
+    };
+  }
+
+  return { resolveModel, countTokens, prepare, stream, generate };
+}
+
+function checkStructured(text: string, output: OutputFormat, schemas: SchemaValidators, engine: string): void {
+  const cannot = (why: string) =>
+    new ApiError(
+      400,
+      'FAILED_PRECONDITION',
+      `The "${engine}" engine cannot answer in the requested format: ${why}. Install or route to a model that can (see README, "Vision models").`,
+    );
+  if (output.mimeType === 'text/x.enum') {
+    const options = (output.jsonSchema?.enum as unknown[] | undefined) ?? [];
+    if (!options.includes(text.trim())) throw cannot(`its answer is not one of the enum values ${JSON.stringify(options)}`);
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw cannot('its answer is not JSON');
+  }
+  if (output.jsonSchema) {
+    const validate = schemas.compile(output.jsonSchema);
+    if (!validate(value)) {
+      const e = validate.errors?.[0];
+      throw cannot(`its answer does not match the response schema (${e?.instancePath || '/'} ${e?.message ?? ''})`);
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The composition root: builds every service from the config and hands each its
+ * dependencies. Nothing else constructs stores, caches or engines, so tests and the CLI
+ * get the same server by calling this one function.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import { MeasurementEngine } from '../engine/measurement-engine.js';
+import { createModelCatalog } from '../engine/models.js';
+import { FsBlobStore } from '../files/fs-blob.js';
+import { createFilesService } from '../files/service.js';
+import { openSqliteMetaStore } from '../files/sqlite-meta.js';
+import { createGenerateService } from '../generate/service.js';
+import type { ImageSource } from '../generate/inputs.js';
+import { inspectImage, validateImage } from '../media/decode.js';
+import { ImageCache } from '../media/image-cache.js';
+import { GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
+import { SchemaValidators } from '../wire/schema.js';
+import { buildApp } from './app.js';
+import { createFileRoutes } from './routes/files.js';
+import { createGenerateRoutes } from './routes/generate.js';
+import { createModelRoutes } from './routes/models.js';
+import { createUploadRoutes } from './routes/upload.js';
+import { readFile } from 'node:fs/promises';
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Replaces the default engine (tests, other providers). */
+  engine?: Engine;
+  /** Replaces the Gemma tokenizer (tests that must not load it). */
+  textTokens?: TextTokenCounter;
+}
+
+export interface OcellusServer {
+  app: FastifyInstance;
+  config: Config;
+  /** Listens on config.host:config.port; resolves to the bound base URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createServer(config: Config, opts: ServerOptions = {}): Promise<OcellusServer> {
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  mkdirSync(config.dataDir, { recursive: true });
+
+  const textTokens =
+    opts.textTokens ??
+    new GemmaTextTokenCounter({ onLoadError: (err) => logger.warn({ err }, 'Gemma tokenizer unavailable; text tokens are estimated') });
+  if (textTokens instanceof GemmaTextTokenCounter) void textTokens.load();
+
+  const cache = new ImageCache();
+  const images: ImageSource = {
+    info: (bytes, o) => inspectImage(bytes, o),
+    decode: (bytes, o) => cache.getOrDecode(bytes, o),
+    cached: (hash) => cache.peek(hash),
+  };
+
+  const meta = openSqliteMetaStore(config.dataDir);
+  const blobs = new FsBlobStore(path.join(config.dataDir));
+  const files = createFilesService({
+    blobs,
+    meta,
+    limits: config.limits,
+    logger,
+    inspect: async (filePath, declaredMimeType) => {
+      try {
+        const info = await validateImage(await readFile(filePath), {
+          declaredMimeType,
+          partLabel: 'the uploaded file',
+          maxPixels: config.limits.maxPixels,
+        });
+        return { ok: true, mimeType: info.mimeType };
+      } catch (err) {
+        return { ok: false, message: (err as Error).message };
+      }
+    },
+  });
+
+  const models = createModelCatalog();
+  const generate = createGenerateService({
+    models,
+    engine: opts.engine ?? new MeasurementEngine(),
+    files,
+    images,
+    text: textTokens,
+    limits: config.limits,
+    schemas: new SchemaValidators(),
+  });
+
+  const app = await buildApp({
+    config,
+    logger,
+    apiRoutes: [createModelRoutes(models), createGenerateRoutes(generate), createFileRoutes(files)],
+    uploadRoutes: [createUploadRoutes(files)],
+    onClose: async () => {
+      files.stop();
+      meta.close();
+    },
+  });
+  files.startSweeper();
+
+  return {
+    app,
+    config,
+    async listen() {
+      const address = await app.listen({ port: config.port, host: config.host });
+      if (config.apiKeys.length === 0)
+        logger.warn('no API keys configured: the server is open to anyone who can reach it (local use); set --api-key or OCELLUS_API_KEYS to enforce keys');
+      else logger.info({ keys: config.apiKeys.length }, 'API keys enforced');
+      return address;
+    },
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * POST /{v}/models/{model}:generateContent | :streamGenerateContent | :countTokens.
+ * The model and method share one path segment (`gemini-2.5-flash:generateContent`), so
+ * the route takes the segment whole and splits at the last colon.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { GenerateService } from '../../generate/service.js';
+import type { RouteModule } from '../app.js';
+import { ApiError, internal, notFound, unimplemented } from '../errors.js';
+import { framingFor } from '../sse.js';
+
+const OUT_OF_SCOPE = new Set(['embedContent', 'batchEmbedContents', 'batchGenerateContent', 'predict', 'predictLongRunning', 'bidiGenerateContent', 'asyncBatchEmbedContent']);
+
+export function createGenerateRoutes(service: GenerateService): RouteModule {
+  return (app: FastifyInstance) => {
+    app.post<{ Params: { target: string }; Querystring: { alt?: string } }>('/models/:target', async (req, reply) => {
+      const { target } = req.params;
+      const colon = target.lastIndexOf(':');
+      const [name, method] = colon < 0 ? [target, ''] : [target.slice(0, colon), target.slice(colon + 1)];
+      const version = req.url.split('/')[1] ?? 'v1beta';
+      if (OUT_OF_SCOPE.has(method)) throw unimplemented(`${method} is not supported by Ocellus, which serves image understanding.`);
+      if (method !== 'generateContent' && method !== 'streamGenerateContent' && method !== 'countTokens')
+        throw notFound(`Method not found: models/${target}`);
+      const model = service.resolveModel(name, method, version);
+      const project = req.principal.project;
+
+      if (method === 'countTokens') return service.countTokens(project, model, req.body);
+
+      const prepared = await service.prepare(project, model, req.body);
+      const abort = abortOnClose(req, reply);
+      if (method === 'generateContent') return service.generate(prepared, abort.signal);
+      return streamResponse(req, reply, service.stream(prepared, abort.signal));
+    });
+  };
+}
+
+/** Stops the engine when the client goes away; nobody is left to read the answer. */
+function abortOnClose(req: FastifyRequest, reply: FastifyReply): AbortController {
+  const controller = new AbortController();
+  reply.raw.on('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  req.raw.on('aborted', () => controller.abort());
+  return controller;
+}
+
+async function streamResponse(
+  req: FastifyRequest<{ Querystring: { alt?: string } }>,
+  reply: FastifyReply,
+  chunks: AsyncGenerator<unknown>,
+): Promise<FastifyReply> {
+  const framing = framingFor(req.query.alt);
+  // The first chunk is awaited before any header is written, so an error that happens
+  // while composing it is an ordinary error response, not an event in a 200 stream.
+  const first = await chunks.next();
+  const raw = reply.raw;
+  reply.hijack();
+  raw.writeHead(200, {
+    'content-type': framing.contentType,
+    'cache-control': 'no-cache',
+    'x-request-id': String(req.id),
+    'x-accel-buffering': 'no',
+  });
+  const write = (s: string) => (s ? new Promise<void>((resolve) => (raw.write(s) ? resolve() : raw.once('drain', resolve))) : undefined);
+  await write(framing.open);
+  let isFirst = true;
+  try {
+    for (let r = first; !r.done; r = await chunks.next()) {
+      if (raw.destroyed) break;
+      await write(framing.chunk(r.value, isFirst));
+      isFirst = false;
+    }
+  } catch (err) {
+    // Mid-stream failures go out as a normal event carrying the error envelope; both SDKs raise it.
+    const apiError = err instanceof ApiError ? err : internal();
+    if (!(err instanceof ApiError)) req.log.error({ err }, 'stream failed');
+    if (!raw.destroyed) await write(framing.chunk(apiError.toBody(), isFirst));
+  } finally {
+    if (!raw.destroyed) raw.end(framing.close);
+    await chunks.return(undefined);
+  }
+  return reply;
+}

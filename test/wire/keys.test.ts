@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { normaliseKeys } from '../../src/wire/keys.js';
+
+describe('normaliseKeys', () => {
+  it('rewrites snake_case at every depth', () => {
+    expect(
+      normaliseKeys({
+        generation_config: { thinking_config: { thinking_budget: 0, include_thoughts: false }, max_output_tokens: 5 },
+        contents: [{ parts: [{ inline_data: { mime_type: 'image/png', data: 'x' } }, { file_data: { file_uri: 'files/a' } }] }],
+      }),
+    ).toEqual({
+      generationConfig: { thinkingConfig: { thinkingBudget: 0, includeThoughts: false }, maxOutputTokens: 5 },
+      contents: [{ parts: [{ inlineData: { mimeType: 'image/png', data: 'x' } }, { fileData: { fileUri: 'files/a' } }] }],
+    });
+  });
+
+  it("never renames the user's property names inside a response schema", () => {
+    const out = normaliseKeys({
+      generation_config: {
+        response_schema: {
+          type: 'OBJECT',
+          properties: { box_2d: { type: 'ARRAY', items: { type: 'INTEGER' }, max_items: 4 }, my_label: { type: 'STRING' } },
+          required: ['box_2d'],
+          property_ordering: ['box_2d', 'my_label'],
+        },
+        response_json_schema: { type: 'object', properties: { snake_key: { type: 'string' } } },
+      },
+    }) as { generationConfig: Record<string, Record<string, unknown>> };
+    const schema = out.generationConfig.responseSchema!;
+    expect(Object.keys(schema.properties as object)).toEqual(['box_2d', 'my_label']);
+    expect((schema.properties as Record<string, Record<string, unknown>>).box_2d!.maxItems).toBe(4);
+    expect(schema.required).toEqual(['box_2d']);
+    expect(schema.propertyOrdering).toEqual(['box_2d', 'my_label']);
+    expect(out.generationConfig.responseJsonSchema).toEqual({ type: 'object', properties: { snake_key: { type: 'string' } } });
+  });
+});
