@@ -97,7 +97,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     apiRoutes: [createModelRoutes(models), createGenerateRoutes(generate), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     onClose: async () => {
-      files.stop();
+      await files.stop();
       meta.close();
     },
   });

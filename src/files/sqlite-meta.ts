@@ -1,0 +1,331 @@
+/**
+ * MetaStore on SQLite (better-sqlite3): `<dataDir>/ocellus.db`, WAL journal, a
+ * `schema_version` table (one row per component; ours is `files`) and forward-only
+ * migrations. Statements are prepared once.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { FileListPage, FileRecord, FileState, MetaStore, NewFileRecord, UploadSession } from './store.js';
+
+/** Each entry migrates from version i to i + 1. Append only; never edit a shipped one. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE files (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    project       TEXT    NOT NULL,
+    id            TEXT    NOT NULL,
+    display_name  TEXT,
+    mime_type     TEXT    NOT NULL,
+    size_bytes    INTEGER NOT NULL,
+    sha256        TEXT    NOT NULL,
+    blob_key      TEXT,
+    state         TEXT    NOT NULL,
+    error_message TEXT,
+    create_time   INTEGER NOT NULL,
+    update_time   INTEGER NOT NULL,
+    expire_time   INTEGER NOT NULL,
+    UNIQUE (project, id)
+  );
+  CREATE INDEX files_by_project ON files (project, seq);
+  CREATE INDEX files_by_expiry ON files (expire_time);
+  CREATE INDEX files_by_blob ON files (blob_key);
+  CREATE INDEX files_by_state ON files (state);
+
+  CREATE TABLE upload_sessions (
+    key           TEXT    PRIMARY KEY,
+    project       TEXT    NOT NULL,
+    file_id       TEXT    NOT NULL,
+    display_name  TEXT,
+    mime_type     TEXT,
+    declared_size INTEGER,
+    partial_key   TEXT    NOT NULL UNIQUE,
+    create_time   INTEGER NOT NULL,
+    expire_time   INTEGER NOT NULL,
+    final_size    INTEGER
+  );
+  CREATE INDEX sessions_by_project ON upload_sessions (project, file_id);
+  CREATE INDEX sessions_by_expiry ON upload_sessions (expire_time);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+interface FileRow {
+  seq: number;
+  project: string;
+  id: string;
+  display_name: string | null;
+  mime_type: string;
+  size_bytes: number;
+  sha256: string;
+  blob_key: string | null;
+  state: string;
+  error_message: string | null;
+  create_time: number;
+  update_time: number;
+  expire_time: number;
+}
+
+interface SessionRow {
+  key: string;
+  project: string;
+  file_id: string;
+  display_name: string | null;
+  mime_type: string | null;
+  declared_size: number | null;
+  partial_key: string;
+  create_time: number;
+  expire_time: number;
+  final_size: number | null;
+}
+
+const toFile = (r: FileRow): FileRecord => ({
+  seq: r.seq,
+  project: r.project,
+  id: r.id,
+  displayName: r.display_name ?? undefined,
+  mimeType: r.mime_type,
+  sizeBytes: r.size_bytes,
+  sha256Hex: r.sha256,
+  blobKey: r.blob_key ?? undefined,
+  state: r.state as FileState,
+  errorMessage: r.error_message ?? undefined,
+  createTime: r.create_time,
+  updateTime: r.update_time,
+  expirationTime: r.expire_time,
+});
+
+const toSession = (r: SessionRow): UploadSession => ({
+  key: r.key,
+  project: r.project,
+  fileId: r.file_id,
+  displayName: r.display_name ?? undefined,
+  mimeType: r.mime_type ?? undefined,
+  declaredSize: r.declared_size ?? undefined,
+  partialKey: r.partial_key,
+  createTime: r.create_time,
+  expirationTime: r.expire_time,
+  finalSize: r.final_size ?? undefined,
+});
+
+const fileParams = (r: NewFileRecord) => ({
+  project: r.project,
+  id: r.id,
+  display_name: r.displayName ?? null,
+  mime_type: r.mimeType,
+  size_bytes: r.sizeBytes,
+  sha256: r.sha256Hex,
+  blob_key: r.blobKey ?? null,
+  state: r.state,
+  error_message: r.errorMessage ?? null,
+  create_time: r.createTime,
+  update_time: r.updateTime,
+  expire_time: r.expirationTime,
+});
+
+export class SqliteMetaStore implements MetaStore {
+  private readonly db: Database.Database;
+  private readonly stmt: Statements;
+
+  constructor(file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: a file the client was told is final survives a power loss, not just a crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    this.stmt = prepare(this.db);
+  }
+
+  insertFile(record: NewFileRecord): FileRecord {
+    return toFile(this.stmt.insertFile.get(fileParams(record))!);
+  }
+
+  getFile(project: string, id: string): FileRecord | undefined {
+    const row = this.stmt.getFile.get(project, id);
+    return row && toFile(row);
+  }
+
+  updateFile(
+    project: string,
+    id: string,
+    patch: Partial<Pick<FileRecord, 'state' | 'mimeType' | 'errorMessage' | 'updateTime'>>,
+  ): FileRecord | undefined {
+    const sets: string[] = [];
+    const params: Record<string, unknown> = { project, id };
+    if (patch.state !== undefined) (sets.push('state = @state'), (params.state = patch.state));
+    if (patch.mimeType !== undefined) (sets.push('mime_type = @mime_type'), (params.mime_type = patch.mimeType));
+    if ('errorMessage' in patch) (sets.push('error_message = @error_message'), (params.error_message = patch.errorMessage ?? null));
+    if (patch.updateTime !== undefined) (sets.push('update_time = @update_time'), (params.update_time = patch.updateTime));
+    if (sets.length === 0) return this.getFile(project, id);
+    const row = this.db
+      .prepare<Record<string, unknown>, FileRow>(
+        `UPDATE files SET ${sets.join(', ')} WHERE project = @project AND id = @id RETURNING *`,
+      )
+      .get(params);
+    return row && toFile(row);
+  }
+
+  listFiles(project: string, now: number, limit: number, after?: number): FileListPage {
+    const rows =
+      after === undefined
+        ? this.stmt.listFirst.all(project, now, limit + 1)
+        : this.stmt.listAfter.all(project, now, after, limit + 1);
+    const files = rows.slice(0, limit).map(toFile);
+    return { files, nextAfter: rows.length > limit ? files[files.length - 1]?.seq : undefined };
+  }
+
+  deleteFile(project: string, id: string): FileRecord | undefined {
+    const row = this.stmt.deleteFile.get(project, id);
+    return row && toFile(row);
+  }
+
+  usedBytes(project: string, now: number): number {
+    return this.stmt.fileBytes.get(project, now)!.n + this.stmt.sessionBytes.get(project, now)!.n;
+  }
+
+  idTaken(project: string, id: string, now: number): boolean {
+    return (
+      this.stmt.fileIdTaken.get(project, id, now) !== undefined ||
+      this.stmt.sessionIdTaken.get(project, id, now) !== undefined
+    );
+  }
+
+  expiredFiles(now: number, limit: number): FileRecord[] {
+    return this.stmt.expiredFiles.all(now, limit).map(toFile);
+  }
+
+  filesInState(state: FileState, limit: number): FileRecord[] {
+    return this.stmt.filesInState.all(state, limit).map(toFile);
+  }
+
+  hasBlobKey(blobKey: string): boolean {
+    return this.stmt.hasBlob.get(blobKey) !== undefined;
+  }
+
+  insertSession(s: UploadSession): void {
+    this.stmt.insertSession.run({
+      key: s.key,
+      project: s.project,
+      file_id: s.fileId,
+      display_name: s.displayName ?? null,
+      mime_type: s.mimeType ?? null,
+      declared_size: s.declaredSize ?? null,
+      partial_key: s.partialKey,
+      create_time: s.createTime,
+      expire_time: s.expirationTime,
+      final_size: s.finalSize ?? null,
+    });
+  }
+
+  getSession(key: string): UploadSession | undefined {
+    const row = this.stmt.getSession.get(key);
+    return row && toSession(row);
+  }
+
+  deleteSession(key: string): void {
+    this.stmt.deleteSession.run(key);
+  }
+
+  finalizeSession(key: string, record: NewFileRecord): FileRecord {
+    return this.db.transaction(() => {
+      const inserted = this.insertFile(record);
+      this.stmt.markFinal.run(record.sizeBytes, key);
+      return inserted;
+    })();
+  }
+
+  expiredSessions(now: number, limit: number): UploadSession[] {
+    return this.stmt.expiredSessions.all(now, limit).map(toSession);
+  }
+
+  hasPartialKey(partialKey: string): boolean {
+    return this.stmt.hasPartial.get(partialKey) !== undefined;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+function prepare(db: Database.Database) {
+  return {
+    insertFile: db.prepare<Record<string, unknown>, FileRow>(
+      `INSERT INTO files (project, id, display_name, mime_type, size_bytes, sha256, blob_key, state,
+                          error_message, create_time, update_time, expire_time)
+       VALUES (@project, @id, @display_name, @mime_type, @size_bytes, @sha256, @blob_key, @state,
+               @error_message, @create_time, @update_time, @expire_time)
+       RETURNING *`,
+    ),
+    getFile: db.prepare<[string, string], FileRow>('SELECT * FROM files WHERE project = ? AND id = ?'),
+    deleteFile: db.prepare<[string, string], FileRow>('DELETE FROM files WHERE project = ? AND id = ? RETURNING *'),
+    listFirst: db.prepare<[string, number, number], FileRow>(
+      'SELECT * FROM files WHERE project = ? AND expire_time > ? ORDER BY seq DESC LIMIT ?',
+    ),
+    listAfter: db.prepare<[string, number, number, number], FileRow>(
+      'SELECT * FROM files WHERE project = ? AND expire_time > ? AND seq < ? ORDER BY seq DESC LIMIT ?',
+    ),
+    fileBytes: db.prepare<[string, number], { n: number }>(
+      'SELECT COALESCE(SUM(size_bytes), 0) AS n FROM files WHERE project = ? AND expire_time > ?',
+    ),
+    sessionBytes: db.prepare<[string, number], { n: number }>(
+      `SELECT COALESCE(SUM(declared_size), 0) AS n FROM upload_sessions
+       WHERE project = ? AND expire_time > ? AND final_size IS NULL`,
+    ),
+    fileIdTaken: db.prepare<[string, string, number], { one: number }>(
+      'SELECT 1 AS one FROM files WHERE project = ? AND id = ? AND expire_time > ?',
+    ),
+    sessionIdTaken: db.prepare<[string, string, number], { one: number }>(
+      `SELECT 1 AS one FROM upload_sessions
+       WHERE project = ? AND file_id = ? AND expire_time > ? AND final_size IS NULL`,
+    ),
+    expiredFiles: db.prepare<[number, number], FileRow>(
+      'SELECT * FROM files WHERE expire_time <= ? ORDER BY expire_time LIMIT ?',
+    ),
+    filesInState: db.prepare<[string, number], FileRow>('SELECT * FROM files WHERE state = ? ORDER BY seq LIMIT ?'),
+    hasBlob: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM files WHERE blob_key = ? LIMIT 1'),
+    insertSession: db.prepare<Record<string, unknown>>(
+      `INSERT INTO upload_sessions (key, project, file_id, display_name, mime_type, declared_size, partial_key,
+                                    create_time, expire_time, final_size)
+       VALUES (@key, @project, @file_id, @display_name, @mime_type, @declared_size, @partial_key,
+               @create_time, @expire_time, @final_size)`,
+    ),
+    getSession: db.prepare<[string], SessionRow>('SELECT * FROM upload_sessions WHERE key = ?'),
+    deleteSession: db.prepare<[string]>('DELETE FROM upload_sessions WHERE key = ?'),
+    markFinal: db.prepare<[number, string]>('UPDATE upload_sessions SET final_size = ? WHERE key = ?'),
+    expiredSessions: db.prepare<[number, number], SessionRow>(
+      'SELECT * FROM upload_sessions WHERE expire_time <= ? ORDER BY expire_time LIMIT ?',
+    ),
+    hasPartial: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM upload_sessions WHERE partial_key = ?'),
+  };
+}
+
+/** The Files API's row in `schema_version`; other components keep their own rows. */
+const COMPONENT = 'files';
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+  db.transaction(() => {
+    const row = db
+      .prepare<[string], { version: number }>('SELECT version FROM schema_version WHERE component = ?')
+      .get(COMPONENT);
+    let version = row?.version ?? 0;
+    if (row === undefined) db.prepare('INSERT INTO schema_version (component, version) VALUES (?, 0)').run(COMPONENT);
+    if (version > MIGRATIONS.length)
+      throw new Error(
+        `database schema version ${version} is newer than this Ocellus (${MIGRATIONS.length}); upgrade Ocellus`,
+      );
+    for (; version < MIGRATIONS.length; version++) db.exec(MIGRATIONS[version]!);
+    db.prepare('UPDATE schema_version SET version = ? WHERE component = ?').run(version, COMPONENT);
+  })();
+}
+
+/** Opens (creating and migrating as needed) `<dataDir>/ocellus.db`. */
+export function openSqliteMetaStore(dataDir: string): SqliteMetaStore {
+  return new SqliteMetaStore(path.join(dataDir, 'ocellus.db'));
+}
