@@ -50,9 +50,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
     },
-    requestIdLogLabel: 'reqId',
     bodyLimit: config.limits.requestBytes,
-    disableRequestLogging: false,
     // Model names carry dots and colons (`gemini-2.5-flash:generateContent`).
     routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: true },
     forceCloseConnections: 'idle',
