@@ -1,0 +1,264 @@
+/**
+ * Facts + plan → the answer: sentences for prose, and a JSON value for the tasks whose
+ * answer is data (detection, segmentation) or when JSON was asked for. Every noun in a
+ * sentence comes from a detection, a text line or a measurement; when the plan names
+ * something the models do not know, the answer says so instead of guessing.
+ */
+import type { NormBox } from '../../vision/analysis.js';
+import type { Plan, Targets, Task } from '../planner.js';
+import type { Lang } from '../language.js';
+import type { ImageFacts, RequestFacts } from './facts.js';
+import { canonicalLabel, countedName, labelName } from './labels.js';
+import { colourName, join, placeOf, say } from './phrases.js';
+
+export interface Answer {
+  sentences: string[];
+  /** The answer as data, when the task has one (detection list, masks, counts…). */
+  data?: unknown;
+  /** True when `data` is the whole answer (detect, segment): prose would only wrap it. */
+  dataIsAnswer?: boolean;
+}
+
+/** Gemini's box convention: [ymin, xmin, ymax, xmax] as integers 0..1000. */
+export function toBox2d(box: NormBox): [number, number, number, number] {
+  const q = (v: number) => Math.max(0, Math.min(1000, Math.round(v * 1000)));
+  return [q(box[1]), q(box[0]), q(box[3]), q(box[2])];
+}
+
+export function composeAnswer(plan: Plan, facts: RequestFacts): Answer {
+  const { lang, task } = plan;
+  if (facts.images.length === 0) return { sentences: [say.noImage(lang)] };
+  switch (task.kind) {
+    case 'detect':
+      return detection(task.targets, facts, lang);
+    case 'segment':
+      return segmentation(task.targets, facts, lang);
+    case 'caption':
+      return { sentences: facts.images.flatMap((img) => caption(img, task.detail, lang, facts.images.length > 1)) };
+    case 'readText':
+      return readText(facts, lang);
+    case 'count':
+      return count(task.targets, facts, lang);
+    case 'exists':
+      return exists(task.targets, facts, lang);
+    case 'where':
+      return where(task.targets, facts, lang);
+    case 'colour':
+      return colour(task.targets, facts, lang);
+    case 'classify':
+      return classify(task, facts, lang);
+    case 'compare':
+      return compare(facts, lang);
+    case 'people':
+    case 'unknown':
+      return { sentences: [say.cannotAnswer(lang), ...facts.images.flatMap((img) => caption(img, 'short', lang, facts.images.length > 1))] };
+  }
+}
+
+const selected = (img: ImageFacts, targets: Targets) =>
+  img.objects.filter((o) => targets.all || targets.classes.includes(canonicalLabel(o.label)));
+
+function unknownNote(targets: Targets, lang: Lang): string[] {
+  return targets.unknown.length ? [say.unknownThings(join(targets.unknown.map((u) => `"${u}"`), lang), lang)] : [];
+}
+
+function detection(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  const many = facts.images.length > 1;
+  const items = facts.images.flatMap((img) =>
+    selected(img, targets).map((o) => ({ box_2d: toBox2d(o.box), label: labelName(o.label, 'en'), ...(many ? { image: img.index } : {}) })),
+  );
+  return { sentences: unknownNote(targets, lang), data: items, dataIsAnswer: true };
+}
+
+function segmentation(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  const many = facts.images.length > 1;
+  const items = facts.images.flatMap((img) =>
+    (img.masks ?? [])
+      .filter((m) => targets.all || targets.classes.includes(canonicalLabel(m.label)))
+      .map((m) => ({ box_2d: toBox2d(m.box), mask: m.png, label: labelName(m.label, 'en'), ...(many ? { image: img.index } : {}) })),
+  );
+  return { sentences: unknownNote(targets, lang), data: items, dataIsAnswer: true };
+}
+
+/** Objects grouped by class, largest group first, as counted phrases. */
+function groups(img: ImageFacts): Array<{ label: string; count: number; boxes: NormBox[] }> {
+  const by = new Map<string, NormBox[]>();
+  for (const o of img.objects) by.set(canonicalLabel(o.label), [...(by.get(canonicalLabel(o.label)) ?? []), o.box]);
+  const area = (b: NormBox) => (b[2] - b[0]) * (b[3] - b[1]);
+  return [...by.entries()]
+    .map(([label, boxes]) => ({ label, count: boxes.length, boxes }))
+    .sort((a, b) => b.boxes.reduce((s, x) => s + area(x), 0) - a.boxes.reduce((s, x) => s + area(x), 0));
+}
+
+function colourPhrase(img: ImageFacts, lang: Lang): string {
+  const names = img.colours.slice(0, 3).map((c) => colourName(c.name, lang));
+  return say.colours(join(names, lang), say.light(img.brightness, lang), lang);
+}
+
+function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many: boolean): string[] {
+  const g = groups(img);
+  const out: string[] = [];
+  if (g.length === 0) out.push(many ? say.imageHasNothing(img.index, lang) : say.nothingKnown(lang));
+  else {
+    const things = join(g.map((x) => countedName(x.label, x.count, lang)), lang);
+    out.push(many ? say.imageHas(img.index, things, lang) : say.photoOf(things, lang));
+    const placed = g.filter((x) => x.count === 1).slice(0, detail === 'detailed' ? 6 : 3);
+    if (placed.length) {
+      const parts = placed.map((x, i) =>
+        i === 0 ? say.isAt(labelName(x.label, lang), placeOf(x.boxes[0]!, lang), lang) : `${labelName(x.label, lang)} ${lang === 'en' ? 'at the ' : '在'}${placeOf(x.boxes[0]!, lang)}`,
+      );
+      out.push(`${parts.join(lang === 'en' ? ', ' : '，')}${lang === 'en' ? '.' : '。'}`);
+    }
+  }
+  const text = (img.text ?? []).map((l) => l.text).join(' ').trim();
+  if (text) out.push(say.textReads(text, lang));
+  if (detail === 'detailed' || g.length === 0) {
+    out.push(colourPhrase(img, lang));
+    if (detail === 'detailed') out.push(say.dims(img.width, img.height, img.format.toUpperCase(), lang));
+  }
+  return out;
+}
+
+function readText(facts: RequestFacts, lang: Lang): Answer {
+  const lines = facts.images.flatMap((img) => (img.text ?? []).map((l) => ({ ...l, image: img.index })));
+  if (lines.length === 0) return { sentences: [say.noText(lang)], data: [] };
+  const text = lines.map((l) => l.text).join('\n');
+  return {
+    sentences: [say.textReads(text, lang)],
+    data: lines.map((l) => ({ text: l.text, box_2d: toBox2d(l.box), ...(facts.images.length > 1 ? { image: l.image } : {}) })),
+  };
+}
+
+function targetName(targets: Targets, lang: Lang, plural = true): string {
+  return join(targets.classes.map((c) => labelName(c, lang, plural ? 2 : 1)), lang);
+}
+
+function count(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  if (!targets.all && targets.classes.length === 0) return { sentences: unknownNote(targets, lang) };
+  const found = facts.images.flatMap((img) => selected(img, targets));
+  const byLabel = targets.all ? [...new Set(found.map((o) => canonicalLabel(o.label)))] : targets.classes;
+  const sentences = byLabel.map((label) => {
+    const n = found.filter((o) => canonicalLabel(o.label) === label).length;
+    return n === 0 ? say.noneOf(labelName(label, lang, 2), lang) : say.countIs(countedName(label, n, lang), lang);
+  });
+  if (byLabel.length === 0) sentences.push(say.nothingKnown(lang));
+  return {
+    sentences: [...sentences, ...unknownNote(targets, lang)],
+    data: Object.fromEntries(byLabel.map((l) => [labelName(l, 'en', 1), found.filter((o) => canonicalLabel(o.label) === l).length])),
+  };
+}
+
+function exists(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  if (targets.classes.length === 0) return { sentences: unknownNote(targets, lang).length ? unknownNote(targets, lang) : [say.cannotAnswer(lang)] };
+  const sentences = targets.classes.map((label) => {
+    const found = facts.images.flatMap((img) => img.objects.filter((o) => canonicalLabel(o.label) === label));
+    if (found.length === 0) return say.noThereIsNot(labelName(label, lang, 2), lang);
+    return say.yesThereIs(countedName(label, found.length, lang), lang);
+  });
+  const data = Object.fromEntries(
+    targets.classes.map((l) => [labelName(l, 'en', 1), facts.images.some((img) => img.objects.some((o) => canonicalLabel(o.label) === l))]),
+  );
+  return { sentences: [...sentences, ...unknownNote(targets, lang)], data };
+}
+
+function where(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  if (targets.classes.length === 0 && !targets.all) return { sentences: unknownNote(targets, lang) };
+  const sentences: string[] = [];
+  const items: unknown[] = [];
+  for (const img of facts.images) {
+    for (const o of selected(img, targets)) {
+      const box2d = toBox2d(o.box);
+      sentences.push(`${say.isAt(labelName(o.label, lang), placeOf(o.box, lang), lang)} (box_2d [${box2d.join(', ')}])${lang === 'en' ? '.' : '。'}`);
+      items.push({ box_2d: box2d, label: labelName(o.label, 'en') });
+    }
+  }
+  if (sentences.length === 0) sentences.push(say.noneOf(targetName(targets, lang), lang));
+  return { sentences: [...sentences, ...unknownNote(targets, lang)], data: items };
+}
+
+function colour(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
+  if (targets.all || targets.classes.length === 0) {
+    const sentences = [...unknownNote(targets, lang), ...facts.images.map((img) => colourPhrase(img, lang))];
+    return { sentences, data: facts.images.map((img) => img.colours) };
+  }
+  const sentences: string[] = [];
+  for (const img of facts.images) {
+    img.objects.forEach((o, i) => {
+      if (!targets.classes.includes(canonicalLabel(o.label))) return;
+      const cs = (img.objectColours?.[i] ?? []).slice(0, 2).map((c) => colourName(c.name, lang));
+      if (cs.length) sentences.push(say.colourOf(labelName(o.label, lang), join(cs, lang), lang));
+    });
+  }
+  if (sentences.length === 0) sentences.push(say.noneOf(targetName(targets, lang), lang));
+  return { sentences: [...sentences, ...unknownNote(targets, lang)] };
+}
+
+function classify(task: Extract<Task, { kind: 'classify' }>, facts: RequestFacts, lang: Lang): Answer {
+  const scored = task.options.map((opt) => {
+    const best = facts.images
+      .flatMap((img) => img.objects)
+      .filter((o) => opt.classes.includes(canonicalLabel(o.label)))
+      .reduce((m, o) => Math.max(m, o.score), 0);
+    return { ...opt, best };
+  });
+  const unknown = scored.filter((o) => o.classes.length === 0).map((o) => `"${o.phrase}"`);
+  const winner = scored.filter((o) => o.best > 0).sort((a, b) => b.best - a.best)[0];
+  const sentences: string[] = [];
+  if (winner) sentences.push(say.itIs(countedName(winner.classes[0]!, 1, lang), lang));
+  else if (unknown.length < scored.length) sentences.push(say.neither(join(scored.map((o) => o.phrase), lang), lang));
+  if (unknown.length) sentences.push(say.unknownThings(join(unknown, lang), lang));
+  return { sentences, data: winner ? winner.phrase : null };
+}
+
+function compare(facts: RequestFacts, lang: Lang): Answer {
+  if (facts.images.length < 2) return { sentences: [say.needTwoImages(lang), ...caption(facts.images[0]!, 'short', lang, false)] };
+  const sentences: string[] = [];
+  for (const d of facts.differences) {
+    const [a, b] = d.images;
+    const A = facts.images[a - 1]!;
+    const B = facts.images[b - 1]!;
+    if (d.identicalBytes) {
+      sentences.push(say.sameFile(a, b, lang));
+      continue;
+    }
+    const ga = new Map(groups(A).map((g) => [g.label, g.count]));
+    const gb = new Map(groups(B).map((g) => [g.label, g.count]));
+    const onlyA = [...ga.keys()].filter((l) => !gb.has(l));
+    const onlyB = [...gb.keys()].filter((l) => !ga.has(l));
+    if (onlyA.length) sentences.push(say.onlyIn(join(onlyA.map((l) => countedName(l, ga.get(l)!, lang)), lang), a, lang));
+    if (onlyB.length) sentences.push(say.onlyIn(join(onlyB.map((l) => countedName(l, gb.get(l)!, lang)), lang), b, lang));
+    for (const [l, n] of ga) {
+      const m = gb.get(l);
+      if (m !== undefined && m !== n)
+        sentences.push(
+          lang === 'en'
+            ? `Image ${a} has ${countedName(l, n, lang)}, image ${b} has ${countedName(l, m, lang)}.`
+            : `第 ${a} 張有${countedName(l, n, lang)}，第 ${b} 張有${countedName(l, m, lang)}。`.replace(/張/g, lang === 'zh-Hans' ? '张' : '張'),
+        );
+    }
+    if (d.changedFraction === 0) sentences.push(say.samePixels(a, b, lang));
+    else {
+      const places = [...new Set(d.regions.slice(0, 3).map((r) => placeOf([r.box_2d[1] / 1000, r.box_2d[0] / 1000, r.box_2d[3] / 1000, r.box_2d[2] / 1000], lang)))];
+      sentences.push(say.differIn(a, b, `${Math.round(d.changedFraction * 100)}%`, lang) + (places.length ? say.mostlyAt(join(places, lang), lang) : lang === 'en' ? '.' : '。'));
+    }
+    if (A.width !== B.width || A.height !== B.height) sentences.push(say.sizes(`${A.width}×${A.height}`, `${B.width}×${B.height}`, lang));
+    const ca = A.colours[0]?.name;
+    const cb = B.colours[0]?.name;
+    if (ca && cb && ca !== cb)
+      sentences.push(
+        lang === 'en'
+          ? `Image ${a} is mostly ${ca}, image ${b} mostly ${cb}.`
+          : `第 ${a} 張主要是${colourName(ca, lang)}，第 ${b} 張主要是${colourName(cb, lang)}。`.replace(/張/g, lang === 'zh-Hans' ? '张' : '張'),
+      );
+    const ta = (A.text ?? []).map((l) => l.text).join(' ');
+    const tb = (B.text ?? []).map((l) => l.text).join(' ');
+    if (ta !== tb && (ta || tb)) sentences.push(lang === 'en' ? `The text differs: "${ta}" versus "${tb}".` : `文字不同：「${ta}」與「${tb}」。`);
+  }
+  const data = facts.differences.map((d) => ({
+    images: d.images,
+    identical: d.identicalBytes,
+    changed_fraction: d.changedFraction,
+    changed_regions: d.regions.map((r) => ({ box_2d: r.box_2d })),
+  }));
+  return { sentences, data };
+}

@@ -1,0 +1,30 @@
+/** Everything measured about the images of one request: the composer's only input. */
+import type { DominantColour } from '../../vision/colors.js';
+import type { ImageDifference } from '../../vision/diff.js';
+import type { DetectedObject, ObjectMask, ReadLine } from '../../vision/analysis.js';
+
+export interface ImageFacts {
+  /** 1-based, in request order. */
+  index: number;
+  width: number;
+  height: number;
+  format: string;
+  objects: DetectedObject[];
+  masks?: ObjectMask[];
+  text?: ReadLine[];
+  colours: DominantColour[];
+  brightness: number;
+  hash: string;
+  /** Dominant colours inside each object's box, same order as `objects`. */
+  objectColours?: DominantColour[][];
+}
+
+export interface PairFacts extends ImageDifference {
+  images: [number, number];
+  identicalBytes: boolean;
+}
+
+export interface RequestFacts {
+  images: ImageFacts[];
+  differences: PairFacts[];
+}

@@ -1,0 +1,115 @@
+/**
+ * Sentence pieces in the three answer languages. Composition code picks facts; this file
+ * only says them, so a wording change never touches the logic.
+ */
+import type { Lang } from '../language.js';
+import type { NormBox } from '../../vision/analysis.js';
+
+type Tri = { en: string; 'zh-Hant': string; 'zh-Hans': string };
+const t = (en: string, hant: string, hans: string): Tri => ({ en, 'zh-Hant': hant, 'zh-Hans': hans });
+
+/** Where a box's centre lies, in thirds of the image. */
+export function placeOf(box: NormBox, lang: Lang): string {
+  const cx = (box[0] + box[2]) / 2;
+  const cy = (box[1] + box[3]) / 2;
+  const col = cx < 1 / 3 ? 0 : cx > 2 / 3 ? 2 : 1;
+  const row = cy < 1 / 3 ? 0 : cy > 2 / 3 ? 2 : 1;
+  const places: Tri[][] = [
+    [t('upper left', '左上方', '左上方'), t('top centre', '上方中央', '上方中央'), t('upper right', '右上方', '右上方')],
+    [t('left', '左側', '左侧'), t('centre', '中央', '中央'), t('right', '右側', '右侧')],
+    [t('lower left', '左下方', '左下方'), t('bottom centre', '下方中央', '下方中央'), t('lower right', '右下方', '右下方')],
+  ];
+  return places[row]![col]![lang];
+}
+
+export function join(items: string[], lang: Lang): string {
+  if (items.length <= 1) return items[0] ?? '';
+  if (lang !== 'en') return `${items.slice(0, -1).join('、')}和${items.at(-1)}`;
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+export const say = {
+  photoOf: (things: string, lang: Lang) => t(`A photo of ${things}.`, `一張有${things}的照片。`, `一张有${things}的照片。`)[lang],
+  isAt: (thing: string, place: string, lang: Lang) =>
+    t(`The ${thing} is at the ${place}`, `${thing}在畫面${place}`, `${thing}在画面${place}`)[lang],
+  nothingKnown: (lang: Lang) =>
+    t(
+      'I cannot recognise any of the 80 everyday object kinds the offline models know (people, animals, vehicles, household items…) in this image.',
+      '在這張圖片中，我認不出離線模型所知的 80 種常見物體（人、動物、車輛、家居用品……）中的任何一種。',
+      '在这张图片中，我认不出离线模型所知的 80 种常见物体（人、动物、车辆、家居用品……）中的任何一种。',
+    )[lang],
+  colours: (colours: string, light: string, lang: Lang) =>
+    t(`The image is ${light}, mostly ${colours}.`, `畫面${light}，主要是${colours}。`, `画面${light}，主要是${colours}。`)[lang],
+  light: (brightness: number, lang: Lang) =>
+    brightness < 0.25
+      ? t('dark', '偏暗', '偏暗')[lang]
+      : brightness > 0.7
+        ? t('bright', '明亮', '明亮')[lang]
+        : t('evenly lit', '亮度適中', '亮度适中')[lang],
+  textReads: (text: string, lang: Lang) => t(`The text reads: "${text}".`, `上面的文字是：「${text}」。`, `上面的文字是：“${text}”。`)[lang],
+  noText: (lang: Lang) => t('I cannot find any readable text in the image.', '我在圖片中找不到可辨識的文字。', '我在图片中找不到可辨识的文字。')[lang],
+  countIs: (counted: string, lang: Lang) => t(`There ${/^(an? |one )/.test(counted) ? 'is' : 'are'} ${counted} in the image.`, `圖片中有${counted}。`, `图片中有${counted}。`)[lang],
+  noneOf: (thing: string, lang: Lang) => t(`I see no ${thing} in the image.`, `我在圖片中沒有看到${thing}。`, `我在图片中没有看到${thing}。`)[lang],
+  yesThereIs: (counted: string, lang: Lang) => t(`Yes, there ${/^(an? |one )/.test(counted) ? 'is' : 'are'} ${counted}.`, `有，圖片中有${counted}。`, `有，图片中有${counted}。`)[lang],
+  noThereIsNot: (thing: string, lang: Lang) => t(`No, I don't see any ${thing}.`, `沒有，我沒有看到${thing}。`, `没有，我没有看到${thing}。`)[lang],
+  unknownThings: (things: string, lang: Lang) =>
+    t(
+      `The offline models cannot recognise ${things}: they know 80 everyday object kinds (people, animals, vehicles, household items…), plus text and colours. A vision-language model can answer this; see the README, "Bigger models".`,
+      `離線模型無法辨識${things}：它們只認得 80 種常見物體（人、動物、車輛、家居用品……）以及文字和顏色。視覺語言模型可以回答這個問題，請見 README 的「Bigger models」。`,
+      `离线模型无法识别${things}：它们只认得 80 种常见物体（人、动物、车辆、家居用品……）以及文字和颜色。视觉语言模型可以回答这个问题，请见 README 的“Bigger models”。`,
+    )[lang],
+  cannotAnswer: (lang: Lang) =>
+    t(
+      'I cannot answer that question from what the offline models see. Here is what I can see:',
+      '我無法從離線模型看到的內容回答這個問題。以下是我能看到的：',
+      '我无法从离线模型看到的内容回答这个问题。以下是我能看到的：',
+    )[lang],
+  itIs: (thing: string, lang: Lang) => t(`It is ${thing}.`, `這是${thing}。`, `这是${thing}。`)[lang],
+  neither: (options: string, lang: Lang) => t(`I can't tell: I see neither ${options}.`, `我無法判斷：${options}都沒有看到。`, `我无法判断：${options}都没有看到。`)[lang],
+  colourOf: (thing: string, colours: string, lang: Lang) => t(`The ${thing} is mostly ${colours}.`, `${thing}主要是${colours}。`, `${thing}主要是${colours}。`)[lang],
+  sameFile: (a: number, b: number, lang: Lang) => t(`Images ${a} and ${b} are the same file.`, `第 ${a} 張和第 ${b} 張是同一個檔案。`, `第 ${a} 张和第 ${b} 张是同一个文件。`)[lang],
+  samePixels: (a: number, b: number, lang: Lang) =>
+    t(`Images ${a} and ${b} look the same.`, `第 ${a} 張和第 ${b} 張看起來一樣。`, `第 ${a} 张和第 ${b} 张看起来一样。`)[lang],
+  differIn: (a: number, b: number, pct: string, lang: Lang) =>
+    t(`Images ${a} and ${b} differ in about ${pct} of their area`, `第 ${a} 張和第 ${b} 張約有 ${pct} 的面積不同`, `第 ${a} 张和第 ${b} 张约有 ${pct} 的面积不同`)[lang],
+  mostlyAt: (places: string, lang: Lang) => t(`, mostly at the ${places}.`, `，主要在${places}。`, `，主要在${places}。`)[lang],
+  imageHas: (n: number, things: string, lang: Lang) => t(`Image ${n} shows ${things}.`, `第 ${n} 張有${things}。`, `第 ${n} 张有${things}。`)[lang],
+  imageHasNothing: (n: number, lang: Lang) =>
+    t(`In image ${n} I recognise no everyday objects.`, `第 ${n} 張中我認不出常見物體。`, `第 ${n} 张中我认不出常见物体。`)[lang],
+  onlyIn: (things: string, n: number, lang: Lang) => t(`Only image ${n} has ${things}.`, `只有第 ${n} 張有${things}。`, `只有第 ${n} 张有${things}。`)[lang],
+  sizes: (a: string, b: string, lang: Lang) => t(`They are ${a} and ${b} pixels.`, `尺寸分別是 ${a} 和 ${b} 像素。`, `尺寸分别是 ${a} 和 ${b} 像素。`)[lang],
+  dims: (w: number, h: number, format: string, lang: Lang) =>
+    t(`It is a ${w}×${h} ${format} image.`, `這是一張 ${w}×${h} 的 ${format} 圖片。`, `这是一张 ${w}×${h} 的 ${format} 图片。`)[lang],
+  needTwoImages: (lang: Lang) => t('Comparing needs at least two images.', '比較需要至少兩張圖片。', '比较需要至少两张图片。')[lang],
+  noImage: (lang: Lang) =>
+    t('There is no image in this request; Ocellus answers questions about images.', '這個請求中沒有圖片；Ocellus 回答關於圖片的問題。', '这个请求中没有图片；Ocellus 回答关于图片的问题。')[lang],
+};
+
+const COLOUR_ZH: Record<string, [string, string]> = {
+  black: ['黑色', '黑色'],
+  'dark grey': ['深灰色', '深灰色'],
+  grey: ['灰色', '灰色'],
+  'light grey': ['淺灰色', '浅灰色'],
+  white: ['白色', '白色'],
+  red: ['紅色', '红色'],
+  'dark red': ['深紅色', '深红色'],
+  pink: ['粉紅色', '粉红色'],
+  orange: ['橙色', '橙色'],
+  brown: ['棕色', '棕色'],
+  beige: ['米色', '米色'],
+  yellow: ['黃色', '黄色'],
+  olive: ['橄欖綠', '橄榄绿'],
+  green: ['綠色', '绿色'],
+  'dark green': ['深綠色', '深绿色'],
+  teal: ['青色', '青色'],
+  'light blue': ['淺藍色', '浅蓝色'],
+  blue: ['藍色', '蓝色'],
+  navy: ['深藍色', '深蓝色'],
+  purple: ['紫色', '紫色'],
+};
+
+export function colourName(name: string, lang: Lang): string {
+  if (lang === 'en') return name;
+  const zh = COLOUR_ZH[name];
+  return zh ? (lang === 'zh-Hant' ? zh[0] : zh[1]) : name;
+}

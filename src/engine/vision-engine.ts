@@ -1,0 +1,127 @@
+/**
+ * The offline vision engine: plans what the prompt asks, has the models look at each
+ * image (off the event loop, through the pool), measures colours and differences on the
+ * pixels, composes the answer in the prompt's language and renders it in the requested
+ * format. It answers only from what was detected, read or measured.
+ */
+import sharp from 'sharp';
+import type { DecodedImage } from '../media/decode.js';
+import type { Analysis, AnalysisNeeds, RawImage } from '../vision/analysis.js';
+import { dominantColours, meanBrightness } from '../vision/colors.js';
+import { compareImages } from '../vision/diff.js';
+import { thumbnail } from '../vision/thumbnail.js';
+import { composeAnswer } from './compose/answer.js';
+import type { ImageFacts, PairFacts, RequestFacts } from './compose/facts.js';
+import { renderAnswer } from './compose/render.js';
+import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';
+import { planTasks, type Plan, type Vocabulary } from './planner.js';
+
+export type Analyse = (image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal) => Promise<Analysis>;
+
+export interface VisionEngineDeps {
+  analyse: Analyse;
+  vocabulary: Vocabulary;
+  /** Which capabilities are installed; a task needing a missing one says so. */
+  capabilities: { detect: boolean; segment: boolean; ocrLatin: boolean; ocrCjk: boolean };
+  /** Longest side of the copy the models see (the detector and SAM work at ≤ 1024). */
+  analysisSide?: number;
+  /** Longer side for reading text, where detail matters. */
+  ocrSide?: number;
+}
+
+const GRID = 64;
+
+export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities']): AnalysisNeeds {
+  const needs: AnalysisNeeds = {};
+  const kind = plan.task.kind;
+  const cjk = plan.lang !== 'en';
+  if (kind !== 'readText' && caps.detect) needs.detect = {};
+  if (kind === 'segment' && caps.segment) needs.segment = {};
+  const wantsText = kind === 'readText' || kind === 'compare' || (kind === 'caption' && plan.task.detail === 'detailed');
+  if (wantsText && (cjk ? caps.ocrCjk || caps.ocrLatin : caps.ocrLatin)) needs.ocr = { script: cjk && caps.ocrCjk ? 'cjk' : 'latin' };
+  return needs;
+}
+
+export class VisionEngine implements Engine {
+  readonly name = 'offline-vision';
+  constructor(private readonly deps: VisionEngineDeps) {}
+
+  async *generate(request: EngineRequest): AsyncIterable<string> {
+    const images = imagesOf(request);
+    const plan = planTasks(promptOf(request), {
+      imageCount: images.length,
+      jsonRequested: request.output.mimeType === 'application/json',
+      vocabulary: this.deps.vocabulary,
+    });
+    const facts = await this.look(images.map((p) => p.image), plan, request.signal);
+    const answer = composeAnswer(plan, facts);
+    yield* renderAnswer(answer, facts, request.output, plan.lang, plan.json);
+  }
+
+  /** Everything the models and measurements say about the request's images. */
+  async look(images: DecodedImage[], plan: Plan, signal?: AbortSignal): Promise<RequestFacts> {
+    const needs = needsOf(plan, this.deps.capabilities);
+    const side = needs.ocr ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
+    const wantObjectColours = plan.task.kind === 'colour';
+    const facts = await Promise.all(
+      images.map(async (image, i): Promise<ImageFacts> => {
+        const [analysis, thumb] = await Promise.all([
+          Object.keys(needs).length ? this.deps.analyse(await shrink(image, side), needs, signal) : Promise.resolve<Analysis>({ times: {} }),
+          thumbnail(image, GRID, GRID),
+        ]);
+        const objects = analysis.objects ?? [];
+        return {
+          index: i + 1,
+          width: image.width,
+          height: image.height,
+          format: image.format,
+          objects,
+          ...(analysis.masks ? { masks: analysis.masks } : {}),
+          ...(analysis.text ? { text: analysis.text } : {}),
+          colours: dominantColours(thumb),
+          brightness: meanBrightness(thumb),
+          hash: image.hash,
+          ...(wantObjectColours ? { objectColours: await Promise.all(objects.map((o) => boxColours(image, o.box))) } : {}),
+        };
+      }),
+    );
+    const differences: PairFacts[] = [];
+    if (plan.task.kind === 'compare') {
+      const thumbs = await Promise.all(images.map((img) => thumbnail(img, GRID, GRID)));
+      for (let i = 0; i + 1 < images.length; i++) {
+        differences.push({
+          images: [i + 1, i + 2],
+          identicalBytes: images[i]!.hash === images[i + 1]!.hash,
+          ...compareImages(thumbs[i]!, thumbs[i + 1]!),
+        });
+      }
+    }
+    return { images: facts, differences };
+  }
+}
+
+/** A copy no larger than `side` on its long side, for the models. */
+async function shrink(image: DecodedImage, side: number): Promise<RawImage> {
+  if (Math.max(image.width, image.height) <= side) return { width: image.width, height: image.height, rgb: image.rgb };
+  const { data, info } = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .resize(side, side, { fit: 'inside' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, rgb: data };
+}
+
+/** Colours inside a detected object's box (its centre half, to avoid the background). */
+async function boxColours(image: DecodedImage, box: [number, number, number, number]) {
+  const w = box[2] - box[0];
+  const h = box[3] - box[1];
+  const left = Math.floor((box[0] + w / 4) * image.width);
+  const top = Math.floor((box[1] + h / 4) * image.height);
+  const width = Math.max(1, Math.floor((w / 2) * image.width));
+  const height = Math.max(1, Math.floor((h / 2) * image.height));
+  const { data, info } = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .extract({ left, top, width: Math.min(width, image.width - left), height: Math.min(height, image.height - top) })
+    .resize(32, 32, { fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return dominantColours({ width: info.width, height: info.height, rgb: data }, 3, 0.15);
+}
