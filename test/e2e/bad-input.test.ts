@@ -1,0 +1,289 @@
+/**
+ * Bad input against a running Ocellus, with plain fetch: every rejection is the Gemini
+ * error envelope with the right status, a message that names the field or the part (the
+ * image is put at parts[1] so the index is really checked), and nothing is left behind
+ * (no file records, no blobs, no partial uploads). The formats Gemini lists plus the ones
+ * Ocellus adds (GIF, TIFF, AVIF) are accepted with their measured, upright dimensions.
+ */
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFixture, type FixtureName } from '../support/fixtures.js';
+import { startServer, storedBlobs, type RunningServer } from '../support/server.js';
+import { expectEnvelope, imageTokens2x, type ErrorEnvelope } from './helpers.js';
+
+const GEN = '/v1beta/models/gemini-2.5-flash:generateContent';
+
+let main: RunningServer;
+let limited: RunningServer;
+const LIMITS = { maxRequestBytes: 100_000, maxImages: 2, maxPixels: 100_000 };
+
+beforeAll(async () => {
+  [main, limited] = await Promise.all([startServer(), startServer({ flags: LIMITS })]);
+});
+
+afterAll(async () => {
+  await Promise.all([main?.stop(), limited?.stop()]);
+});
+
+interface Reply {
+  status: number;
+  contentType: string;
+  json: unknown;
+}
+
+async function request(server: RunningServer, path: string, init: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const res = await fetch(`${server.baseUrl}${path}`, {
+    method: init.method ?? 'POST',
+    headers: { 'content-type': 'application/json', ...init.headers },
+    ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : new Uint8Array(init.body) } : {}),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: res.status, contentType: res.headers.get('content-type') ?? '', json };
+}
+
+const generate = (server: RunningServer, body: unknown) => request(server, GEN, { body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+/** A request with the prompt at parts[0] and the image at parts[1]. */
+const withImage = (inlineData: Record<string, unknown>, key = 'inlineData') => ({
+  contents: [{ role: 'user', parts: [{ text: 'Caption this image.' }, { [key]: inlineData }] }],
+});
+const inline = (mimeType: string, bytes: Buffer | string) => withImage({ mimeType, data: Buffer.isBuffer(bytes) ? bytes.toString('base64') : bytes });
+const fixture = (name: FixtureName, mimeType: string) => inline(mimeType, readFixture(name));
+
+function expectRejected(r: Reply, code: number, status: string, message: RegExp): ErrorEnvelope {
+  expect(r.status, JSON.stringify(r.json)).toBe(code);
+  expect(r.contentType).toMatch(/^application\/json/);
+  const env = expectEnvelope(r.json, code, status);
+  expect(env.error.message).toMatch(message);
+  return env;
+}
+
+/** Nothing stored: no file records for the caller, no blobs or partial uploads on disk. */
+async function expectNothingStored(server: RunningServer): Promise<void> {
+  const list = await request(server, '/v1beta/files', { method: 'GET' });
+  expect(list.status).toBe(200);
+  expect(list.json).toEqual({});
+  expect(storedBlobs(server.dataDir)).toEqual([]);
+}
+
+afterEach(async () => {
+  await expectNothingStored(main);
+  await expectNothingStored(limited);
+});
+
+const PART = /contents\[0\]\.parts\[1\]/;
+
+describe('malformed requests', () => {
+  it('an unknown field in camelCase is rejected, named as sent, with its path', async () => {
+    const r = await generate(main, { ...fixture('pixel-1x1.png', 'image/png'), generationConfig: { temperatureX: 1 } });
+    const env = expectRejected(r, 400, 'INVALID_ARGUMENT', /Unknown name "temperatureX" at 'generation_config': Cannot find field\./);
+    expect(env.error.details).toEqual([expect.objectContaining({ '@type': 'type.googleapis.com/google.rpc.BadRequest' })]);
+  });
+
+  it('an unknown field in snake_case is rejected, named as sent', async () => {
+    const r = await generate(main, { ...fixture('pixel-1x1.png', 'image/png'), generation_config: { top_kk: 3 } });
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /Unknown name "top_kk" at 'generation_config': Cannot find field\./);
+  });
+
+  it('an unknown field inside a part names the part', async () => {
+    const body = withImage({ mime_type: 'image/png', data: readFixture('pixel-1x1.png').toString('base64'), colour_space: 'srgb' }, 'inline_data');
+    const r = await generate(main, body);
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /Unknown name "colour_space" at 'contents\[0\]\.parts\[1\]\.inline_data'/);
+  });
+
+  it('an unknown top-level field is rejected', async () => {
+    const r = await generate(main, { ...fixture('pixel-1x1.png', 'image/png'), safety_setting: [] });
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /Unknown name "safety_setting": Cannot find field\./);
+  });
+
+  it('a body that is not JSON', async () => {
+    const r = await generate(main, '{"contents": [{"parts": [{"text": "hi"}]}');
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /^Invalid JSON payload received\..*position \d+/);
+  });
+
+  it('role "system" in contents is rejected, naming the content', async () => {
+    const r = await generate(main, { contents: [{ role: 'system', parts: [{ text: 'Be terse.' }] }, { role: 'user', parts: [{ text: 'hi' }] }] });
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /contents\[0\]\.role|role.*system|system.*role/i);
+  });
+
+  it('an unknown route is a JSON 404', async () => {
+    for (const [method, path] of [
+      ['GET', '/v1beta/nothing-here'],
+      ['POST', '/v2/models/gemini-2.5-flash:generateContent'],
+      ['GET', '/'],
+    ] as const) {
+      const r = await request(main, path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
+      expectRejected(r, 404, 'NOT_FOUND', /not found/i);
+    }
+  });
+
+  it('an unknown method on a model is a JSON 404 naming it', async () => {
+    const r = await request(main, '/v1beta/models/gemini-2.5-flash:fooBar', { body: '{}' });
+    expectRejected(r, 404, 'NOT_FOUND', /fooBar/);
+  });
+});
+
+describe('bad image data', () => {
+  it('base64 with characters outside the alphabet', async () => {
+    const r = await generate(main, inline('image/jpeg', 'not*base64!'));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/base64/);
+  });
+
+  it('base64 with a data: URL prefix', async () => {
+    const r = await generate(main, inline('image/jpeg', `data:image/jpeg;base64,${readFixture('dog.jpg').toString('base64')}`));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/data:/);
+  });
+
+  it('declared image/png, bytes are JPEG: the message says both', async () => {
+    const r = await generate(main, fixture('dog.jpg', 'image/png'));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/image\/png|PNG/);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/JPEG|image\/jpeg/);
+  });
+
+  it('a truncated JPEG', async () => {
+    const r = await generate(main, fixture('dog-truncated.jpg', 'image/jpeg'));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/truncated|incomplete|corrupt|cut short/i);
+  });
+
+  it('corrupt bytes: random data declared as JPEG', async () => {
+    const random = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 251));
+    const r = await generate(main, inline('image/jpeg', random));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+  });
+
+  it('corrupt bytes: a JPEG header followed by garbage', async () => {
+    const jpg = readFixture('dog.jpg');
+    const broken = Buffer.concat([jpg.subarray(0, 600), Buffer.alloc(20_000, 0x5a), jpg.subarray(-2)]);
+    const r = await generate(main, inline('image/jpeg', broken));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+  });
+
+  it('empty data', async () => {
+    const r = await generate(main, inline('image/png', ''));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+  });
+
+  it('a decompression bomb (50000×50000 PNG of 300 KB) is refused before decoding', async () => {
+    const started = performance.now();
+    const r = await generate(main, fixture('bomb.png', 'image/png'));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/50000/);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  it('an image over a low maxPixels is refused, naming the limit', async () => {
+    const small = await sharp(readFixture('dog.jpg')).resize(384, 288).jpeg().toBuffer(); // 110,592 px > 100,000
+    const r = await generate(limited, inline('image/jpeg', small));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toMatch(/100,?000/);
+    const ok = await generate(limited, inline('image/jpeg', await sharp(small).resize(320, 240).jpeg().toBuffer()));
+    expect(ok.status).toBe(200);
+  });
+
+  it('an unsupported type (application/pdf inline) is refused, naming the part and the type', async () => {
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    const r = await generate(main, inline('application/pdf', pdf));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', PART);
+    expect((r.json as ErrorEnvelope).error.message).toContain('application/pdf');
+  });
+
+  it('fileData pointing at a missing file → 403 PERMISSION_DENIED naming the file', async () => {
+    const r = await generate(main, {
+      contents: [{ parts: [{ text: 'Caption this image.' }, { fileData: { mimeType: 'image/jpeg', fileUri: `${main.baseUrl}/v1beta/files/doesnotexist` } }] }],
+    });
+    expectRejected(r, 403, 'PERMISSION_DENIED', /doesnotexist/);
+  });
+});
+
+describe('bad images through the Files API', () => {
+  it.each([
+    ['dog-truncated.jpg', 'image/jpeg', /truncated|corrupt/i],
+    ['dog.jpg', 'image/png', /image\/png[\s\S]*JPEG/],
+    ['bomb.png', 'image/png', /50000x50000/],
+  ] as const)('%s uploaded as %s → FAILED with the reason; generateContent with it → 400 FAILED_PRECONDITION; delete frees the bytes', async (name, mimeType, reason) => {
+    const up = await request(main, '/upload/v1beta/files', {
+      body: readFixture(name),
+      headers: { 'content-type': mimeType, 'x-goog-upload-protocol': 'raw' },
+    });
+    expect(up.status).toBe(200);
+    const file = (up.json as { file: { name: string; uri: string; state: string; error?: { message: string } } }).file;
+    expect(file.state).toBe('FAILED');
+    expect(file.error?.message).toMatch(reason);
+    const r = await generate(main, {
+      contents: [{ parts: [{ text: 'Caption this image.' }, { fileData: { mimeType, fileUri: file.uri } }] }],
+    });
+    expectRejected(r, 400, 'FAILED_PRECONDITION', new RegExp(`${file.name.replace('files/', '')}.*not in an ACTIVE state`));
+    const del = await request(main, `/v1beta/${file.name}`, { method: 'DELETE', body: '{}' });
+    expect(del.status).toBe(200);
+    expect(del.json).toEqual({});
+    // afterEach: no record and no blob is left
+  });
+});
+
+describe('limits', () => {
+  it('a body over maxRequestBytes → 400 "Request payload size exceeds the limit"', async () => {
+    const r = await generate(limited, fixture('dog.jpg', 'image/jpeg'));
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /^Request payload size exceeds the limit: 100000 bytes\.$/);
+  });
+
+  it('more images than maxImages → 400 naming the count and the limit', async () => {
+    const px = { inlineData: { mimeType: 'image/png', data: readFixture('pixel-1x1.png').toString('base64') } };
+    const r = await generate(limited, { contents: [{ parts: [{ text: 'Compare.' }, px, px, px] }] });
+    expectRejected(r, 400, 'INVALID_ARGUMENT', /3 images.*at most 2/);
+    const two = await generate(limited, { contents: [{ parts: [{ text: 'Compare.' }, px, px] }] });
+    expect(two.status).toBe(200);
+  });
+});
+
+describe('accepted formats, measured upright', () => {
+  const formats: Array<[FixtureName, string, number, number]> = [
+    ['dog.png', 'image/png', 768, 576],
+    ['dog.webp', 'image/webp', 768, 576],
+    ['dog.gif', 'image/gif', 768, 576],
+    ['dog.tiff', 'image/tiff', 768, 576],
+    ['dog.avif', 'image/avif', 768, 576],
+    ['dog.heic', 'image/heic', 768, 576],
+    ['dog.heic', 'image/heif', 768, 576],
+    ['dog-irot.heic', 'image/heic', 576, 768],
+    ['dog-exif6.jpg', 'image/jpeg', 576, 768],
+    ['dog-cmyk.jpg', 'image/jpeg', 768, 576],
+    ['dog-grey.jpg', 'image/jpeg', 768, 576],
+  ];
+
+  it.each(formats)('%s as %s → 200, %i×%i', async (name, mimeType, w, h) => {
+    const r = await generate(main, fixture(name, mimeType));
+    expect(r.status, JSON.stringify(r.json)).toBe(200);
+    const res = r.json as {
+      candidates: Array<{ content: { parts: Array<{ text: string }> }; finishReason: string }>;
+      usageMetadata: { promptTokensDetails: Array<{ modality: string; tokenCount: number }> };
+    };
+    expect(res.candidates[0]!.finishReason).toBe('STOP');
+    expect(res.candidates[0]!.content.parts.map((p) => p.text).join('')).toContain(`${w}×${h}`);
+    expect(res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(w, h));
+  });
+
+  it('the EXIF-rotated JPEG is stored 768×576 with orientation 6; countTokens agrees with generateContent', async () => {
+    const meta = await sharp(readFixture('dog-exif6.jpg')).metadata();
+    expect([meta.width, meta.height, meta.orientation]).toEqual([768, 576, 6]);
+    const body = fixture('dog-exif6.jpg', 'image/jpeg');
+    const counted = await request(main, '/v1beta/models/gemini-2.5-flash:countTokens', { body: JSON.stringify(body) });
+    const generated = await generate(main, body);
+    expect(counted.status).toBe(200);
+    expect(generated.status).toBe(200);
+    const c = counted.json as { totalTokens: number; promptTokensDetails: Array<{ modality: string; tokenCount: number }> };
+    const g = generated.json as { usageMetadata: { promptTokenCount: number; promptTokensDetails: unknown } };
+    expect(c.totalTokens).toBe(g.usageMetadata.promptTokenCount);
+    expect(c.promptTokensDetails).toEqual(g.usageMetadata.promptTokensDetails);
+    expect(c.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(576, 768));
+  });
+});
