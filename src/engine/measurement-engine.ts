@@ -95,6 +95,7 @@ export function describeMeasurements(m: Measurements, prompt: string): string[] 
       );
     }
   }
+  if (m.images.length === 0) return sentences;
   if (prompt) sentences.push(`About "${truncate(prompt, 120)}": ${LIMITS_NOTE}`);
   else sentences.push(LIMITS_NOTE);
   return sentences;

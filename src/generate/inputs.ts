@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DecodedImage, ImageInfo, DecodeOptions } from '../media/decode.js';
 import { formatOfMimeType } from '../media/sniff.js';
-import { invalidArgument } from '../server/errors.js';
+import { ApiError, invalidArgument } from '../server/errors.js';
 import { decodeBase64 } from '../wire/base64.js';
 import type { WireContent, WirePart } from '../wire/request.js';
 import type { InputPart, InputTurn } from '../engine/engine.js';
@@ -132,7 +132,9 @@ function imageRefOf(part: WirePart, contentPath: string, j: number, ctx: Resolve
       label,
       declaredMimeType: mimeType,
       open: async () => {
-        const file = await ctx.files.openForGeneration(ctx.project, fileUri);
+        const file = await ctx.files.openForGeneration(ctx.project, fileUri).catch((err: unknown) => {
+          throw err instanceof ApiError ? err.about(label) : err;
+        });
         return { read: () => readFile(file.path), hash: file.sha256Hex, fileName: file.name };
       },
     };

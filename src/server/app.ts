@@ -4,6 +4,7 @@
  * single mapping of every thrown error to Gemini's error envelope.
  */
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -75,10 +76,26 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
 
+  // Browser clients (the SDK's web build, the playground on another origin) need CORS, and
+  // must be able to read the resumable-upload headers.
+  await app.register(cors, {
+    origin: true,
+    exposedHeaders: [
+      'x-goog-upload-url',
+      'x-goog-upload-control-url',
+      'x-goog-upload-status',
+      'x-goog-upload-chunk-granularity',
+      'x-goog-upload-size-received',
+      'x-request-id',
+      'retry-after',
+    ],
+    maxAge: 3600,
+  });
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', req.id);
     req.publicBase = publicBaseUrl(config.publicUrl, req);
-    if (req.routeOptions.config?.skipAuth) return;
+    if (req.routeOptions.config?.skipAuth || req.method === 'OPTIONS') return;
     const query = req.query as Record<string, unknown> | undefined;
     req.principal = authenticate({
       headerKey: header(req, 'x-goog-api-key'),

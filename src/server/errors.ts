@@ -36,6 +36,11 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
+  /** The same error, its message prefixed with the request part it is about. */
+  about(label: string): ApiError {
+    return new ApiError(this.httpStatus, this.status, `${label}: ${this.message}`, this.details, this.headers);
+  }
+
   toBody(): ErrorBody {
     return { error: { code: this.httpStatus, message: this.message, status: this.status, details: this.details } };
   }

@@ -61,7 +61,20 @@ async function streamResponse(
     'x-request-id': String(req.id),
     'x-accel-buffering': 'no',
   });
-  const write = (s: string) => (s ? new Promise<void>((resolve) => (raw.write(s) ? resolve() : raw.once('drain', resolve))) : undefined);
+  // Waits for the socket to drain, or to close: a client that leaves with a full buffer must not hang us.
+  const write = (s: string) =>
+    s && !raw.destroyed
+      ? new Promise<void>((resolve) => {
+          if (raw.write(s)) return resolve();
+          const done = () => {
+            raw.off('drain', done);
+            raw.off('close', done);
+            resolve();
+          };
+          raw.once('drain', done);
+          raw.once('close', done);
+        })
+      : undefined;
   await write(framing.open);
   let isFirst = true;
   try {
