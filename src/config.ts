@@ -27,6 +27,21 @@ export interface Limits {
   sweepIntervalMs: number;
 }
 
+export interface VisionConfig {
+  /** `vision`: the offline models; `measurements`: pixel measurements only (no models loaded). */
+  engine: 'vision' | 'measurements';
+  /** COCO detector id (centernet, ssd-mobilenet, nanodet, yolov5s) or none. */
+  detector: string | null;
+  segment: boolean;
+  ocr: boolean;
+  /** Worker threads running the models. */
+  threads: number;
+  /** Requests that may wait for a worker before new ones get 429. */
+  maxQueue: number;
+  /** Load and run every model at start-up, before serving. */
+  warm: boolean;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -37,6 +52,7 @@ export interface Config {
   apiKeys: string[];
   logLevel: string;
   limits: Limits;
+  vision: VisionConfig;
 }
 
 /** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
@@ -53,6 +69,13 @@ export interface ConfigFlags {
   maxImages?: string | number;
   maxPixels?: string | number;
   fileTtlHours?: string | number;
+  engine?: string;
+  detector?: string;
+  segment?: boolean;
+  ocr?: boolean;
+  visionThreads?: string | number;
+  visionQueue?: string | number;
+  warm?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -79,7 +102,19 @@ const schema = z.object({
   imagesPerRequest: positiveInt('max images'),
   maxPixels: positiveInt('max pixels'),
   fileTtlHours: z.coerce.number().positive('file TTL must be positive'),
+  engine: z.enum(['vision', 'measurements'], { error: 'engine must be vision or measurements' }),
+  detector: z.enum(['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s', 'none'], {
+    error: 'detector must be centernet, ssd-mobilenet, nanodet, yolov5s or none',
+  }),
+  segment: z.boolean(),
+  ocr: z.boolean(),
+  visionThreads: positiveInt('vision threads'),
+  visionQueue: z.coerce.number().int().min(0),
+  warm: z.boolean(),
 });
+
+const bool = (v: string | undefined): boolean | undefined =>
+  v === undefined ? undefined : ['1', 'true', 'yes', 'on'].includes(v.trim().toLowerCase());
 
 const splitList = (s: string | undefined): string[] | undefined =>
   s === undefined
@@ -107,6 +142,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     imagesPerRequest: pick(flags.maxImages, 'OCELLUS_MAX_IMAGES', 3600),
     maxPixels: pick(flags.maxPixels, 'OCELLUS_MAX_PIXELS', 100_000_000),
     fileTtlHours: pick(flags.fileTtlHours, 'OCELLUS_FILE_TTL_HOURS', 48),
+    engine: pick(flags.engine, 'OCELLUS_ENGINE', 'vision'),
+    detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'centernet'),
+    segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
+    ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
+    visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
+    visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
+    warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -130,6 +172,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       fileTtlMs: Math.round(c.fileTtlHours * 3600_000),
       uploadSessionTtlMs: Math.round(c.fileTtlHours * 3600_000),
       sweepIntervalMs: 60_000,
+    },
+    vision: {
+      engine: c.engine,
+      detector: c.detector === 'none' ? null : c.detector,
+      segment: c.segment,
+      ocr: c.ocr,
+      threads: c.visionThreads,
+      maxQueue: c.visionQueue,
+      warm: c.warm,
     },
   };
 }

@@ -23,7 +23,18 @@ export function buildCli(): Command {
     .addOption(new Option('--max-images <n>', 'images per request (OCELLUS_MAX_IMAGES, default 3600)'))
     .addOption(new Option('--max-pixels <n>', 'pixels per image, the decompression-bomb guard (OCELLUS_MAX_PIXELS, default 100000000)'))
     .addOption(new Option('--file-ttl-hours <h>', 'how long uploaded files live (OCELLUS_FILE_TTL_HOURS, default 48)'))
-    .action(async (flags: ConfigFlags) => {
+    .addOption(new Option('--engine <name>', 'vision (offline models) or measurements (no models) (OCELLUS_ENGINE, default vision)'))
+    .addOption(new Option('--detector <id>', 'centernet | ssd-mobilenet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default centernet)'))
+    .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
+    .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
+    .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
+    .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
+    .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
+    .action(async (_flags: ConfigFlags, command: Command) => {
+      // Only what was typed counts as a flag; defaults must not hide the environment.
+      const flags = Object.fromEntries(
+        Object.entries(command.opts()).filter(([k]) => command.getOptionValueSource(k) === 'cli'),
+      ) as ConfigFlags;
       const config = loadConfig(flags);
       const server = await createServer(config);
       const address = await server.listen();

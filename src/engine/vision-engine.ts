@@ -22,7 +22,7 @@ export interface VisionEngineDeps {
   analyse: Analyse;
   vocabulary: Vocabulary;
   /** Which capabilities are installed; a task needing a missing one says so. */
-  capabilities: { detect: boolean; segment: boolean; ocrLatin: boolean; ocrCjk: boolean };
+  capabilities: { detect: boolean; segment: boolean; ocr: boolean };
   /** Longest side of the copy the models see (the detector and SAM work at ≤ 1024). */
   analysisSide?: number;
   /** Longer side for reading text, where detail matters. */
@@ -31,14 +31,13 @@ export interface VisionEngineDeps {
 
 const GRID = 64;
 
-export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities']): AnalysisNeeds {
+export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prompt: string): AnalysisNeeds {
   const needs: AnalysisNeeds = {};
   const kind = plan.task.kind;
-  const cjk = plan.lang !== 'en';
   if (kind !== 'readText' && caps.detect) needs.detect = {};
   if (kind === 'segment' && caps.segment) needs.segment = {};
   const wantsText = kind === 'readText' || kind === 'compare' || (kind === 'caption' && plan.task.detail === 'detailed');
-  if (wantsText && (cjk ? caps.ocrCjk || caps.ocrLatin : caps.ocrLatin)) needs.ocr = { script: cjk && caps.ocrCjk ? 'cjk' : 'latin' };
+  if (wantsText && caps.ocr) needs.ocr = { prompt };
   return needs;
 }
 
@@ -53,14 +52,14 @@ export class VisionEngine implements Engine {
       jsonRequested: request.output.mimeType === 'application/json',
       vocabulary: this.deps.vocabulary,
     });
-    const facts = await this.look(images.map((p) => p.image), plan, request.signal);
+    const facts = await this.look(images.map((p) => p.image), plan, promptOf(request), request.signal);
     const answer = composeAnswer(plan, facts);
     yield* renderAnswer(answer, facts, request.output, plan.lang, plan.json);
   }
 
   /** Everything the models and measurements say about the request's images. */
-  async look(images: DecodedImage[], plan: Plan, signal?: AbortSignal): Promise<RequestFacts> {
-    const needs = needsOf(plan, this.deps.capabilities);
+  async look(images: DecodedImage[], plan: Plan, prompt: string, signal?: AbortSignal): Promise<RequestFacts> {
+    const needs = needsOf(plan, this.deps.capabilities, prompt);
     const side = needs.ocr ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
     const wantObjectColours = plan.task.kind === 'colour';
     const facts = await Promise.all(

@@ -149,22 +149,22 @@ export function createGenerateService(deps: GenerateServiceDeps) {
         },
         deps.text,
       );
-      let text = '';
       let held: string | undefined;
+      // Pieces are counted one by one (not the growing text again per chunk): tokens that
+      // straddle a piece boundary may count once more, as in any streamed count.
       const chunk = (piece: string, finishReason?: string): GenerateContentResponse => ({
         candidates: [candidate(index, piece, finishReason)],
-        usageMetadata: usageMetadata(p.promptUsage, outputTokens + deps.text.count(text)),
+        usageMetadata: usageMetadata(p.promptUsage, outputTokens),
         modelVersion: p.model.id,
         responseId,
       });
       // One piece is held back so the last chunk, which carries finishReason, also has text.
       for await (const piece of limited.pieces) {
         if (held !== undefined) yield chunk(held);
-        text += piece;
+        outputTokens += deps.text.count(piece);
         held = piece;
       }
       yield chunk(held ?? '', limited.finishReason());
-      outputTokens += deps.text.count(text);
     }
   }
 

@@ -38,6 +38,8 @@ export interface AppOptions {
   apiRoutes: RouteModule[];
   /** Routes under /upload/{version}/…. */
   uploadRoutes: RouteModule[];
+  /** Readiness details for /healthz (engine, models loaded). */
+  health?: () => Record<string, unknown>;
   /** Called when the server closes (stop sweepers, close stores). */
   onClose?: () => Promise<void> | void;
 }
@@ -131,7 +133,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     );
   }
 
-  app.get('/healthz', { config: { skipAuth: true } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { config: { skipAuth: true } }, async () => ({ status: 'ok', ...opts.health?.() }));
 
   if (opts.onClose) app.addHook('onClose', async () => opts.onClose?.());
   return app;

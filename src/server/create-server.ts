@@ -10,6 +10,9 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { MeasurementEngine } from '../engine/measurement-engine.js';
+import { VisionEngine } from '../engine/vision-engine.js';
+import { vocabulary } from '../vision/detect/coco.js';
+import { VisionPool } from '../vision/pool.js';
 import { createModelCatalog } from '../engine/models.js';
 import { FsBlobStore } from '../files/fs-blob.js';
 import { createFilesService } from '../files/service.js';
@@ -81,9 +84,28 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   });
 
   const models = createModelCatalog();
+  const { vision } = config;
+  const pool =
+    opts.engine || vision.engine !== 'vision'
+      ? undefined
+      : new VisionPool({
+          threads: vision.threads,
+          maxQueue: vision.maxQueue,
+          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr },
+        });
+  const engine: Engine =
+    opts.engine ??
+    (pool
+      ? new VisionEngine({
+          analyse: (image, needs, signal) => pool.analyse(image, needs, signal),
+          vocabulary,
+          capabilities: { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr },
+        })
+      : new MeasurementEngine());
+  let ready = !pool;
   const generate = createGenerateService({
     models,
-    engine: opts.engine ?? new MeasurementEngine(),
+    engine,
     files,
     images,
     text: textTokens,
@@ -96,9 +118,11 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     logger,
     apiRoutes: [createModelRoutes(models), createGenerateRoutes(generate), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
+    health: () => ({ engine: engine.name, ready, ...(pool ? { vision: pool.stats() } : {}) }),
     onClose: async () => {
       await files.stop();
       meta.close();
+      await pool?.close();
     },
   });
   files.startSweeper();
@@ -107,6 +131,13 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     app,
     config,
     async listen() {
+      if (pool && vision.warm) {
+        const started = performance.now();
+        logger.info({ threads: pool.threads, models: vision }, 'loading and warming the vision models');
+        await pool.warm();
+        logger.info({ ms: Math.round(performance.now() - started) }, 'vision models ready');
+      }
+      ready = true;
       const address = await app.listen({ port: config.port, host: config.host });
       if (config.apiKeys.length === 0)
         logger.warn('no API keys configured: the server is open to anyone who can reach it (local use); set --api-key or OCELLUS_API_KEYS to enforce keys');

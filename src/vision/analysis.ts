@@ -17,7 +17,8 @@ export interface AnalysisNeeds {
   detect?: { minScore?: number; maxDetections?: number };
   /** Masks for these boxes, or for the detections when `boxes` is absent. */
   segment?: { boxes?: Array<{ box: NormBox; label: string }> };
-  ocr?: { script: 'latin' | 'cjk' };
+  /** Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with fallback). */
+  ocr?: { prompt: string };
 }
 
 export interface DetectedObject {

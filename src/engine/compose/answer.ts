@@ -105,7 +105,11 @@ function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many
     const placed = g.filter((x) => x.count === 1).slice(0, detail === 'detailed' ? 6 : 3);
     if (placed.length) {
       const parts = placed.map((x, i) =>
-        i === 0 ? say.isAt(labelName(x.label, lang), placeOf(x.boxes[0]!, lang), lang) : `${labelName(x.label, lang)} ${lang === 'en' ? 'at the ' : '在'}${placeOf(x.boxes[0]!, lang)}`,
+        i === 0
+          ? say.isAt(labelName(x.label, lang), placeOf(x.boxes[0]!, lang), lang)
+          : lang === 'en'
+            ? `the ${x.label} at the ${placeOf(x.boxes[0]!, lang)}`
+            : `${labelName(x.label, lang)}在${placeOf(x.boxes[0]!, lang)}`,
       );
       out.push(`${parts.join(lang === 'en' ? ', ' : '，')}${lang === 'en' ? '.' : '。'}`);
     }

@@ -14,11 +14,10 @@ interface Names {
 
 const ANIMAL: [string, string] = ['隻', '只'];
 const VEHICLE: [string, string] = ['輛', '辆'];
-const PERSON: [string, string] = ['位', '位'];
 const FLAT: [string, string] = ['張', '张'];
 
 const TABLE: Record<string, Names> = {
-  person: { plural: 'people', hant: '人', hans: '人', mw: PERSON },
+  person: { plural: 'people', hant: '人', hans: '人', mw: ['個', '个'] },
   bicycle: { hant: '腳踏車', hans: '自行车', mw: VEHICLE },
   car: { hant: '汽車', hans: '汽车', mw: VEHICLE },
   motorcycle: { hant: '機車', hans: '摩托车', mw: VEHICLE },

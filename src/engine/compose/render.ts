@@ -31,7 +31,7 @@ export function renderAnswer(answer: Answer, facts: RequestFacts, output: Output
   }
   if (answer.data !== undefined && (answer.dataIsAnswer || jsonInPrompt)) {
     const pieces = answer.sentences.map((s, i) => (i === 0 ? s : (lang === 'en' ? ' ' : '') + s));
-    const fence = ['```json', ...JSON.stringify(answer.data, null, 2).split('\n'), '```'];
+    const fence = ['```json', ...jsonLines(answer.data), '```'];
     return [...pieces.map((p, i) => (i === pieces.length - 1 ? `${p}\n\n` : p)), ...fence.map((line, i) => (i === fence.length - 1 ? line : `${line}\n`))];
   }
   return answer.sentences.map((s, i) => (i === 0 ? s : (lang === 'en' ? ' ' : '') + s));
@@ -51,4 +51,11 @@ function chunkJson(text: string, target = 2048): string[] {
     start = end;
   }
   return out;
+}
+
+/** JSON as Gemini writes it in a fence: one list item per line, each item compact. */
+function jsonLines(value: unknown): string[] {
+  if (!Array.isArray(value)) return JSON.stringify(value, null, 2).split('\n');
+  if (value.length === 0) return ['[]'];
+  return ['[', ...value.map((v, i) => `  ${JSON.stringify(v)}${i < value.length - 1 ? ',' : ''}`), ']'];
 }

