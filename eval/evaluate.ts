@@ -160,7 +160,12 @@ export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void 
     };
     if (opts.captions ?? true) {
       const expected = photos.reduce((s, p) => s + (p.expected?.length ?? 0), 0);
-      const hit = photos.reduce((s, p) => s + (p.expected ?? []).filter((c) => p.mentioned?.includes(c)).length, 0);
+      const alsoOf = (photo: string, label: string) =>
+        new Set((truth.images[photo] ?? []).filter((t) => t.label === label).flatMap((t) => [t.label, ...(t.also ?? [])]));
+      const hit = photos.reduce(
+        (s, p) => s + (p.expected ?? []).filter((c) => [...alsoOf(p.photo, c)].some((l) => p.mentioned?.includes(l))).length,
+        0,
+      );
       out.captions = { mentionRecall: expected ? hit / expected : 1, hallucinated: photos.reduce((s, p) => s + (p.hallucinated?.length ?? 0), 0) };
     }
     if (opts.masks ?? true) out.masks = { meanIou: allIous.reduce((a, b) => a + b, 0) / Math.max(1, allIous.length), count: allIous.length };

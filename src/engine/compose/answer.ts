@@ -25,9 +25,30 @@ export function toBox2d(box: NormBox): [number, number, number, number] {
   return [q(box[1]), q(box[0]), q(box[3]), q(box[2])];
 }
 
-export function composeAnswer(plan: Plan, facts: RequestFacts): Answer {
+/**
+ * Sentences name only detections at least this confident: a wrong noun in prose misleads
+ * more than a missing one. Box lists (detect, segment) keep the detector's own threshold,
+ * since each entry carries its box for the caller to judge.
+ */
+export const PROSE_MIN_SCORE = 0.35;
+
+export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
   const { lang, task } = plan;
-  if (facts.images.length === 0) return { sentences: [say.noImage(lang)] };
+  if (allFacts.images.length === 0) return { sentences: [say.noImage(lang)] };
+  const boxList = task.kind === 'detect' || task.kind === 'segment';
+  const facts: RequestFacts = boxList
+    ? allFacts
+    : {
+        ...allFacts,
+        images: allFacts.images.map((img) => {
+          const keep = img.objects.map((o) => o.score >= PROSE_MIN_SCORE);
+          return {
+            ...img,
+            objects: img.objects.filter((_, i) => keep[i]),
+            ...(img.objectColours ? { objectColours: img.objectColours.filter((_, i) => keep[i]) } : {}),
+          };
+        }),
+      };
   switch (task.kind) {
     case 'detect':
       return detection(task.targets, facts, lang);

@@ -1,0 +1,32 @@
+/**
+ * Quality floors of the offline engine (numbers and method: docs/quality.md, eval/). A
+ * change that makes detection, captions, masks or text reading worse than these fails.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluate, type EvalResult } from '../../eval/evaluate.js';
+
+describe('quality floors of the offline engine', () => {
+  let r: EvalResult;
+  beforeAll(async () => {
+    r = await evaluate();
+  }, 600_000);
+
+  it('detects COCO objects on the darknet photos: precision ≥ 0.6, recall ≥ 0.8 at IoU 0.5', () => {
+    expect(r.detection.precision).toBeGreaterThanOrEqual(0.6);
+    expect(r.detection.recall).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('captions name what is there (recall ≥ 0.8) and nothing that is not (zero hallucinated objects)', () => {
+    expect(r.captions!.mentionRecall).toBeGreaterThanOrEqual(0.8);
+    expect(r.photos.flatMap((p) => p.hallucinated ?? [])).toEqual([]);
+  });
+
+  it('masks on detector boxes match the hand-checked references: mean IoU ≥ 0.8', () => {
+    expect(r.masks!.count).toBeGreaterThanOrEqual(10);
+    expect(r.masks!.meanIou).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('reads rendered English text with ≥ 95% character accuracy', () => {
+    for (const o of r.ocr!) expect(o.accuracy, `${o.name}: "${o.read}"`).toBeGreaterThanOrEqual(0.95);
+  });
+});
