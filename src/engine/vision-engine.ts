@@ -30,6 +30,10 @@ export interface VisionEngineDeps {
 }
 
 const GRID = 64;
+/** Images with a shorter side than this hold nothing a detector can find. */
+export const MIN_MODEL_SIDE = 16;
+/** Most images of one request the models look at; the rest are measured only, and the answer says so. */
+export const MAX_MODEL_IMAGES = 32;
 
 export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prompt: string): AnalysisNeeds {
   const needs: AnalysisNeeds = {};
@@ -62,10 +66,15 @@ export class VisionEngine implements Engine {
     const needs = needsOf(plan, this.deps.capabilities, prompt);
     const side = needs.ocr ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
     const wantObjectColours = plan.task.kind === 'colour';
-    const facts = await Promise.all(
-      images.map(async (image, i): Promise<ImageFacts> => {
+    // Thumbnails of thousands of images at once would hold them all in flight; a few at a time.
+    const facts = await mapLimit(
+      images,
+      8,
+      async (image, i): Promise<ImageFacts> => {
+        const tiny = Math.min(image.width, image.height) < MIN_MODEL_SIDE;
+        const looked = !tiny && i < MAX_MODEL_IMAGES;
         const [analysis, thumb] = await Promise.all([
-          Object.keys(needs).length ? this.deps.analyse(await shrink(image, side), needs, signal) : Promise.resolve<Analysis>({ times: {} }),
+          looked && Object.keys(needs).length ? this.deps.analyse(await shrink(image, side), needs, signal) : Promise.resolve<Analysis>({ times: {} }),
           thumbnail(image, GRID, GRID),
         ]);
         const objects = analysis.objects ?? [];
@@ -80,9 +89,10 @@ export class VisionEngine implements Engine {
           colours: dominantColours(thumb),
           brightness: meanBrightness(thumb),
           hash: image.hash,
+          ...(looked ? {} : { notLooked: tiny ? ('tiny' as const) : ('limit' as const) }),
           ...(wantObjectColours ? { objectColours: await Promise.all(objects.map((o) => boxColours(image, o.box))) } : {}),
         };
-      }),
+      },
     );
     const differences: PairFacts[] = [];
     if (plan.task.kind === 'compare') {
@@ -123,4 +133,17 @@ async function boxColours(image: DecodedImage, box: [number, number, number, num
     .raw()
     .toBuffer({ resolveWithObject: true });
   return dominantColours({ width: info.width, height: info.height, rgb: data }, 3, 0.15);
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return out;
 }

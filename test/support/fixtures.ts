@@ -47,6 +47,7 @@ export const GENERATED_FIXTURES = [
   'dog.tiff',
   'dog.avif', // AV1 in HEIF; sharp decodes it natively
   'dog-exif6.jpg', // stored 768x576 with EXIF orientation 6 → upright 576x768
+  'dog-phone.jpg', // as a phone saves it: pixels stored turned (576x768) + orientation 6 → upright 768x576 dog
   'dog-grey.jpg', // 1-channel greyscale JPEG
   'dog-cmyk.jpg', // 4-channel CMYK JPEG
   'dog-transparent.png', // dog.jpg with alpha 0 everywhere: decodes to pure white
@@ -253,6 +254,11 @@ function makers(): Record<(typeof GENERATED_FIXTURES)[number], Maker> {
     'dog.tiff': viaSharp('dog.jpg', (s) => s.tiff({ compression: 'lzw' })),
     'dog.avif': viaSharp('dog.jpg', (s) => s.avif({ quality: 50, effort: 2 })),
     'dog-exif6.jpg': viaSharp('dog.jpg', (s) => s.withMetadata({ orientation: 6 }).jpeg({ quality: 90 })),
+    'dog-phone.jpg': async (dir, file) => {
+      const sharp = (await import('sharp')).default;
+      const turned = await (await sharpFrom(dir, 'dog.jpg')).rotate(270).toBuffer();
+      await writeAtomically(file, await sharp(turned).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer());
+    },
     'dog-grey.jpg': viaSharp('dog.jpg', (s) => s.greyscale().toColourspace('b-w').jpeg({ quality: 90 })),
     'dog-cmyk.jpg': viaSharp('dog.jpg', (s) => s.toColourspace('cmyk').jpeg({ quality: 90 })),
     'dog-transparent.png': viaSharp('dog.jpg', (s) => s.ensureAlpha(0).png()),

@@ -31,6 +31,8 @@ export function toBox2d(box: NormBox): [number, number, number, number] {
  * since each entry carries its box for the caller to judge.
  */
 export const PROSE_MIN_SCORE = 0.35;
+/** Past this many images, prose answers summarise instead of speaking of each image. */
+export const MANY_IMAGES = 8;
 
 export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
   const { lang, task } = plan;
@@ -49,6 +51,7 @@ export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
           };
         }),
       };
+  if (facts.images.length > MANY_IMAGES && !boxList && task.kind !== 'readText') return manyImages(facts, lang);
   switch (task.kind) {
     case 'detect':
       return detection(task.targets, facts, lang);
@@ -119,7 +122,8 @@ function colourPhrase(img: ImageFacts, lang: Lang): string {
 function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many: boolean): string[] {
   const g = groups(img);
   const out: string[] = [];
-  if (g.length === 0) out.push(many ? say.imageHasNothing(img.index, lang) : say.nothingKnown(lang));
+  if (img.notLooked === 'tiny') out.push(say.tooSmall(img.width, img.height, lang));
+  else if (g.length === 0) out.push(many ? say.imageHasNothing(img.index, lang) : say.nothingKnown(lang));
   else {
     const things = join(g.map((x) => countedName(x.label, x.count, lang)), lang);
     out.push(many ? say.imageHas(img.index, things, lang) : say.photoOf(things, lang));
@@ -286,4 +290,21 @@ function compare(facts: RequestFacts, lang: Lang): Answer {
     changed_regions: d.regions.map((r) => ({ box_2d: r.box_2d })),
   }));
   return { sentences, data };
+}
+
+/** A summary for requests with many images: how many, how alike, what was recognised overall. */
+function manyImages(facts: RequestFacts, lang: Lang): Answer {
+  const imgs = facts.images;
+  const distinct = new Set(imgs.map((i) => i.hash)).size;
+  const bySize = [...imgs].sort((a, b) => a.width * a.height - b.width * b.height);
+  const dims = (i: ImageFacts) => `${i.width}×${i.height}`;
+  const sentences = [say.manyImages(imgs.length, distinct, say.sizesRange(dims(bySize[0]!), dims(bySize.at(-1)!), lang), lang)];
+  const tiny = imgs.filter((i) => i.notLooked === 'tiny').length;
+  const limited = imgs.filter((i) => i.notLooked === 'limit').length;
+  if (tiny) sentences.push(say.tinySkipped(tiny, lang));
+  if (limited) sentences.push(say.limitSkipped(imgs.filter((i) => !i.notLooked).length, limited, lang));
+  const all: ImageFacts = { ...imgs[0]!, objects: imgs.flatMap((i) => i.objects) };
+  const g = groups(all);
+  if (g.length) sentences.push(say.across(join(g.map((x) => countedName(x.label, x.count, lang)), lang), lang));
+  return { sentences };
 }

@@ -15,6 +15,8 @@ export interface ImageFacts {
   colours: DominantColour[];
   brightness: number;
   hash: string;
+  /** Why the models did not look at this image: too small to hold objects, or past the per-request limit. */
+  notLooked?: 'tiny' | 'limit';
   /** Dominant colours inside each object's box, same order as `objects`. */
   objectColours?: DominantColour[][];
 }

@@ -81,6 +81,33 @@ export const say = {
   dims: (w: number, h: number, format: string, lang: Lang) =>
     t(`It is a ${w}×${h} ${format} image.`, `這是一張 ${w}×${h} 的 ${format} 圖片。`, `这是一张 ${w}×${h} 的 ${format} 图片。`)[lang],
   needTwoImages: (lang: Lang) => t('Comparing needs at least two images.', '比較需要至少兩張圖片。', '比较需要至少两张图片。')[lang],
+  tooSmall: (w: number, h: number, lang: Lang) =>
+    t(
+      `The image is too small (${w}×${h} pixels) to recognise objects in.`,
+      `這張圖片太小（${w}×${h} 像素），無法辨識其中的物體。`,
+      `这张图片太小（${w}×${h} 像素），无法识别其中的物体。`,
+    )[lang],
+  manyImages: (n: number, distinct: number, sizes: string, lang: Lang) =>
+    t(
+      `The request has ${n} images (${distinct} distinct), ${sizes}.`,
+      `這個請求有 ${n} 張圖片（${distinct} 張不同），${sizes}。`,
+      `这个请求有 ${n} 张图片（${distinct} 张不同），${sizes}。`,
+    )[lang],
+  sizesRange: (a: string, b: string, lang: Lang) =>
+    a === b ? t(`all ${a} pixels`, `都是 ${a} 像素`, `都是 ${a} 像素`)[lang] : t(`from ${a} to ${b} pixels`, `從 ${a} 到 ${b} 像素`, `从 ${a} 到 ${b} 像素`)[lang],
+  tinySkipped: (n: number, lang: Lang) =>
+    t(
+      `${n} of them are too small (under 16 pixels on a side) to recognise objects in.`,
+      `其中 ${n} 張太小（邊長不到 16 像素），無法辨識物體。`,
+      `其中 ${n} 张太小（边长不到 16 像素），无法识别物体。`,
+    )[lang],
+  limitSkipped: (looked: number, n: number, lang: Lang) =>
+    t(
+      `The models looked at ${looked} images (at most 32 a request); ${n} more were only measured.`,
+      `模型看了 ${looked} 張圖片（每個請求最多 32 張），另外 ${n} 張只做了測量。`,
+      `模型看了 ${looked} 张图片（每个请求最多 32 张），另外 ${n} 张只做了测量。`,
+    )[lang],
+  across: (things: string, lang: Lang) => t(`Across them I recognise ${things}.`, `其中可辨識出${things}。`, `其中可识别出${things}。`)[lang],
   noImage: (lang: Lang) =>
     t('There is no image in this request; Ocellus answers questions about images.', '這個請求中沒有圖片；Ocellus 回答關於圖片的問題。', '这个请求中没有图片；Ocellus 回答关于图片的问题。')[lang],
 };
