@@ -1,0 +1,39 @@
+/**
+ * The vision worker pool: models run in worker threads, and a full queue answers 429
+ * RESOURCE_EXHAUSTED with Retry-After instead of growing without bound.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from '../../src/media/decode.js';
+import { ApiError } from '../../src/server/errors.js';
+import { VisionPool } from '../../src/vision/pool.js';
+import { readFixture } from '../support/fixtures.js';
+
+describe('VisionPool', () => {
+  let pool: VisionPool;
+  beforeAll(async () => {
+    pool = new VisionPool({ threads: 1, maxQueue: 1, models: { detector: 'centernet', segment: false, ocrLatin: false, ocrCjk: false } });
+    await pool.warm();
+  }, 120_000);
+  afterAll(() => pool.close());
+
+  it('detects in a worker thread', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const a = await pool.analyse(img, { detect: {} });
+    expect(a.objects?.map((o) => o.label)).toContain('dog');
+    expect(a.times.detect).toBeGreaterThan(0);
+  });
+
+  it('refuses work past the queue bound with 429 and Retry-After, and keeps serving', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => pool.analyse(img, { detect: {} })));
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const r of refused) {
+      expect(r.reason).toBeInstanceOf(ApiError);
+      expect((r.reason as ApiError).httpStatus).toBe(429);
+      expect((r.reason as ApiError).headers['Retry-After']).toBeDefined();
+    }
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(2);
+    expect((await pool.analyse(img, { detect: {} })).objects?.length).toBeGreaterThan(0);
+  });
+});
