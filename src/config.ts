@@ -34,6 +34,8 @@ export interface VisionConfig {
   detector: string | null;
   segment: boolean;
   ocr: boolean;
+  /** Rate images for safetyRatings / safetySettings (nsfwjs). */
+  safety: boolean;
   /** Worker threads running the models. */
   threads: number;
   /** Requests that may wait for a worker before new ones get 429. */
@@ -73,6 +75,7 @@ export interface ConfigFlags {
   detector?: string;
   segment?: boolean;
   ocr?: boolean;
+  safety?: boolean;
   visionThreads?: string | number;
   visionQueue?: string | number;
   warm?: boolean;
@@ -108,6 +111,7 @@ const schema = z.object({
   }),
   segment: z.boolean(),
   ocr: z.boolean(),
+  safety: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionQueue: z.coerce.number().int().min(0),
   warm: z.boolean(),
@@ -146,6 +150,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'centernet'),
     segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
+    safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
@@ -178,6 +183,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       detector: c.detector === 'none' ? null : c.detector,
       segment: c.segment,
       ocr: c.ocr,
+      safety: c.safety,
       threads: c.visionThreads,
       maxQueue: c.visionQueue,
       warm: c.warm,

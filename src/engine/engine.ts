@@ -5,6 +5,7 @@
  */
 import type { DecodedImage } from '../media/decode.js';
 import type { ModelEntry } from './models.js';
+import type { SafetyRating } from '../vision/analysis.js';
 
 export type InputPart =
   | { kind: 'text'; text: string }
@@ -41,6 +42,11 @@ export interface EngineRequest {
 
 export interface Engine {
   readonly name: string;
+  /**
+   * safetyRatings of the request's images, if this engine can rate them; generation
+   * checks them against safetySettings before any answer is sent.
+   */
+  rateSafety?(images: DecodedImage[], signal: AbortSignal): Promise<SafetyRating[]>;
   /** Yields the answer in pieces; the concatenation is the whole answer. */
   generate(request: EngineRequest): AsyncIterable<string>;
 }

@@ -6,7 +6,8 @@
  */
 import sharp from 'sharp';
 import type { DecodedImage } from '../media/decode.js';
-import type { Analysis, AnalysisNeeds, RawImage } from '../vision/analysis.js';
+import type { Analysis, AnalysisNeeds, RawImage, SafetyRating } from '../vision/analysis.js';
+import { mergeRatings as mergeSafety } from '../vision/safety/ratings.js';
 import { dominantColours, meanBrightness } from '../vision/colors.js';
 import { compareImages } from '../vision/diff.js';
 import { thumbnail } from '../vision/thumbnail.js';
@@ -22,7 +23,7 @@ export interface VisionEngineDeps {
   analyse: Analyse;
   vocabulary: Vocabulary;
   /** Which capabilities are installed; a task needing a missing one says so. */
-  capabilities: { detect: boolean; segment: boolean; ocr: boolean };
+  capabilities: { detect: boolean; segment: boolean; ocr: boolean; safety?: boolean };
   /** Longest side of the copy the models see (the detector and SAM work at ≤ 1024). */
   analysisSide?: number;
   /** Longer side for reading text, where detail matters. */
@@ -48,6 +49,13 @@ export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prom
 export class VisionEngine implements Engine {
   readonly name = 'offline-vision';
   constructor(private readonly deps: VisionEngineDeps) {}
+
+  async rateSafety(images: DecodedImage[], signal: AbortSignal): Promise<SafetyRating[]> {
+    if (!this.deps.capabilities.safety) return [];
+    // The classifier sees 224×224: a small copy is plenty, and cheap to send to the worker.
+    const rated = await mapLimit(images.slice(0, MAX_MODEL_IMAGES), 4, async (img) => (await this.deps.analyse(await shrink(img, 448), { safety: true }, signal)).safety ?? []);
+    return mergeSafety(rated);
+  }
 
   async *generate(request: EngineRequest): AsyncIterable<string> {
     const images = imagesOf(request);

@@ -15,12 +15,14 @@ import {
   parseRequest,
   type GenerateContentRequest,
 } from '../wire/request.js';
-import { candidate, newResponseId, usageMetadata, type GenerateContentResponse } from '../wire/response.js';
+import { candidate, newResponseId, usageMetadata, type Candidate, type GenerateContentResponse } from '../wire/response.js';
 import { responseJsonSchemaOf, type SchemaValidators } from '../wire/schema.js';
 import { checkRequest } from './check-request.js';
 import { inspectImageParts, resolveTurns, type FileOpener, type ImagePartInfo, type ImageSource } from './inputs.js';
 import { limitOutput } from './output-limits.js';
 import { countPromptTokens, type PromptUsage } from './usage.js';
+import { isBlocked, withBlockedFlags } from '../vision/safety/ratings.js';
+import type { SafetyRating } from '../vision/analysis.js';
 
 export interface GenerateServiceDeps {
   models: ModelCatalog;
@@ -136,10 +138,25 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     yield text;
   }
 
+  /** safetyRatings of the request's images, flagged against its safetySettings. */
+  async function rateSafety(p: PreparedGeneration, signal: AbortSignal): Promise<{ ratings: SafetyRating[]; blocked: boolean }> {
+    if (!deps.engine.rateSafety) return { ratings: [], blocked: false };
+    const images = p.turns.flatMap((t) => t.parts.flatMap((x) => (x.kind === 'image' ? [x.image] : [])));
+    if (images.length === 0) return { ratings: [], blocked: false };
+    const ratings = await deps.engine.rateSafety(images, signal);
+    return {
+      ratings: withBlockedFlags(ratings, p.request.safetySettings),
+      blocked: isBlocked(ratings, p.request.safetySettings).length > 0,
+    };
+  }
+
   async function* stream(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<GenerateContentResponse> {
     const responseId = newResponseId();
     const count = p.request.generationConfig?.candidateCount ?? 1;
     let outputTokens = 0;
+    // Rated while the engine composes; checked before the first chunk leaves.
+    const safety = rateSafety(p, signal);
+    safety.catch(() => undefined);
     for (let index = 0; index < count; index++) {
       const limited = limitOutput(
         answer(p, signal),
@@ -158,13 +175,30 @@ export function createGenerateService(deps: GenerateServiceDeps) {
         modelVersion: p.model.id,
         responseId,
       });
-      // One piece is held back so the last chunk, which carries finishReason, also has text.
-      for await (const piece of limited.pieces) {
-        if (held !== undefined) yield chunk(held);
-        outputTokens += deps.text.count(piece);
-        held = piece;
+      const pieces = limited.pieces[Symbol.asyncIterator]();
+      const firstPiece = pieces.next();
+      firstPiece.catch(() => undefined);
+      const { ratings, blocked } = await safety;
+      if (blocked) {
+        // Gemini's shape for a blocked candidate: no content, finishReason SAFETY, the ratings.
+        await pieces.return?.(undefined);
+        yield {
+          candidates: [{ finishReason: 'SAFETY', index, safetyRatings: ratings }],
+          usageMetadata: usageMetadata(p.promptUsage, 0),
+          modelVersion: p.model.id,
+          responseId,
+        };
+        continue;
       }
-      yield chunk(held ?? '', limited.finishReason());
+      const withRatings = (r: GenerateContentResponse): GenerateContentResponse =>
+        ratings.length ? { ...r, candidates: r.candidates.map((c) => ({ ...c, safetyRatings: ratings })) } : r;
+      // One piece is held back so the last chunk, which carries finishReason, also has text.
+      for (let r = await firstPiece; !r.done; r = await pieces.next()) {
+        if (held !== undefined) yield chunk(held);
+        outputTokens += deps.text.count(r.value);
+        held = r.value;
+      }
+      yield withRatings(chunk(held ?? '', limited.finishReason()));
     }
   }
 
@@ -172,16 +206,22 @@ export function createGenerateService(deps: GenerateServiceDeps) {
   async function generate(p: PreparedGeneration, signal: AbortSignal): Promise<GenerateContentResponse> {
     const texts: string[] = [];
     const finish: string[] = [];
+    const ratings: Array<Candidate['safetyRatings']> = [];
     let last: GenerateContentResponse | undefined;
     for await (const chunk of stream(p, signal)) {
       for (const c of chunk.candidates) {
-        texts[c.index] = (texts[c.index] ?? '') + (c.content.parts[0]?.text ?? '');
+        texts[c.index] = (texts[c.index] ?? '') + (c.content?.parts[0]?.text ?? '');
         if (c.finishReason) finish[c.index] = c.finishReason;
+        if (c.safetyRatings) ratings[c.index] = c.safetyRatings;
       }
       last = chunk;
     }
     return {
-      candidates: texts.map((t, i) => candidate(i, t, finish[i] ?? 'STOP')),
+      candidates: texts.map((t, i) =>
+        finish[i] === 'SAFETY'
+          ? { finishReason: 'SAFETY', index: i, safetyRatings: ratings[i] ?? [] }
+          : { ...candidate(i, t, finish[i] ?? 'STOP'), ...(ratings[i] ? { safetyRatings: ratings[i] } : {}) },
+      ),
       usageMetadata: last!.usageMetadata,
       modelVersion: p.model.id,
       responseId: last!.responseId,

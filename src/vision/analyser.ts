@@ -3,7 +3,7 @@
  * given) boxes with the SAM encoder run once, then text. Lives inside a worker thread in
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
-import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine } from './analysis.js';
+import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
 
 export interface DetectCapability {
   detect(img: RawImage, opts?: { minScore?: number; maxDetections?: number }): Promise<DetectedObject[]>;
@@ -18,10 +18,15 @@ export interface ReadCapability {
   read(img: RawImage, prompt: string): Promise<ReadLine[]>;
 }
 
+export interface SafetyCapability {
+  rate(img: RawImage): Promise<SafetyRating[]>;
+}
+
 export interface Capabilities {
   detect?: DetectCapability;
   segment?: SegmentCapability;
   ocr?: ReadCapability;
+  safety?: SafetyCapability;
 }
 
 const now = () => performance.now();
@@ -37,6 +42,11 @@ export async function analyseImage(caps: Capabilities, image: RawImage, needs: A
   if (needs.segment && caps.segment) {
     const boxes = needs.segment.boxes ?? (result.objects ?? []).map((o) => ({ box: o.box, label: o.label }));
     result.masks = boxes.length ? await caps.segment.masks(image, boxes, times) : [];
+  }
+  if (needs.safety && caps.safety) {
+    const t = now();
+    result.safety = await caps.safety.rate(image);
+    times.safety = now() - t;
   }
   if (needs.ocr && caps.ocr) {
     const t = now();

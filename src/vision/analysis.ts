@@ -19,6 +19,8 @@ export interface AnalysisNeeds {
   segment?: { boxes?: Array<{ box: NormBox; label: string }> };
   /** Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with fallback). */
   ocr?: { prompt: string };
+  /** Rate the image for sexually explicit content (nsfwjs). */
+  safety?: boolean;
 }
 
 export interface DetectedObject {
@@ -43,11 +45,16 @@ export interface ReadLine {
 }
 
 /** Milliseconds per stage, for benchmarks and logs. */
-export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr', number>>;
+export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety', number>>;
+
+import type { SafetyRating } from './safety/ratings.js';
+/** Gemini's safetyRatings entry, for the categories a model assessed. */
+export type { SafetyRating };
 
 export interface Analysis {
   objects?: DetectedObject[];
   masks?: ObjectMask[];
   text?: ReadLine[];
+  safety?: SafetyRating[];
   times: StageTimes;
 }

@@ -10,6 +10,8 @@ import type { ModelSelection } from './models.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
 import { SamSegmenter } from './segment/sam.js';
+import { NsfwClassifier } from './safety/nsfw.js';
+import { rateImage } from './safety/index.js';
 
 export interface LoadedCapabilities extends Capabilities {
   warm(): Promise<void>;
@@ -21,6 +23,7 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
   const sam = selection.segment ? new SamSegmenter() : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
+  const nsfw = selection.safety ? new NsfwClassifier() : undefined;
   // Each model loads on first use (so a server that never segments never loads SAM);
   // warm() loads them all up front for servers that want to be ready before traffic.
   const once = <T>(f: () => Promise<T>) => {
@@ -62,14 +65,16 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
           },
         }
       : {}),
+    ...(nsfw ? { safety: { rate: async (img: RawImage) => (await rateImage(nsfw, img)).ratings } } : {}),
     async warm() {
-      await Promise.all([detector?.load(), loadSam(), loadOcr()]);
+      await Promise.all([detector?.load(), loadSam(), loadOcr(), nsfw?.load()]);
       const blank: RawImage = { width: 64, height: 64, rgb: new Uint8Array(64 * 64 * 3).fill(128) };
       await detector?.detect(blank);
       if (sam) await sam.maskForBox(await sam.encode(blank), [0.25, 0.25, 0.75, 0.75]);
     },
     async dispose() {
       detector?.dispose();
+      nsfw?.dispose();
       await Promise.all([sam?.dispose(), tesseract?.dispose(), paddle?.dispose()]);
     },
   };

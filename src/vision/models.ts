@@ -11,4 +11,6 @@ export interface ModelSelection {
   ocrLatin: boolean;
   /** Chinese + Latin text (PP-OCR via @gutenye/ocr-node). */
   ocrCjk: boolean;
+  /** Sexually-explicit rating (nsfwjs) for safetyRatings and safetySettings. */
+  safety: boolean;
 }

@@ -15,7 +15,8 @@ export interface UsageMetadata {
 }
 
 export interface Candidate {
-  content: { parts: Array<{ text: string }>; role: 'model' };
+  /** Absent when the candidate was blocked (finishReason SAFETY), as in Gemini. */
+  content?: { parts: Array<{ text: string }>; role: 'model' };
   finishReason?: string;
   index: number;
   safetyRatings?: Array<{ category: string; probability: string; blocked?: boolean }>;

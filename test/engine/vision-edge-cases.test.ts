@@ -14,7 +14,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => s.stop());
 
-const inline = (name: string, mimeType = 'image/jpeg') => ({ inlineData: { mimeType, data: readFixture(name).toString('base64') } });
+const inline = (name: Parameters<typeof readFixture>[0], mimeType = 'image/jpeg') => ({ inlineData: { mimeType, data: readFixture(name).toString('base64') } });
 
 async function ask(parts: unknown[], generationConfig?: unknown): Promise<string> {
   const res = await fetch(`${s.baseUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
@@ -46,8 +46,8 @@ describe('offline engine edge cases', () => {
     expect(text).toContain('768×576');
   });
 
-  it.each(['dog-grey.jpg', 'dog-cmyk.jpg'])('%s: decoded right, so it finds the photo’s objects and nothing else', async (name) => {
-    const detect = async (file: string) =>
+  it.each(['dog-grey.jpg', 'dog-cmyk.jpg'] as const)('%s: decoded right, so it finds the photo’s objects and nothing else', async (name) => {
+    const detect = async (file: Parameters<typeof readFixture>[0]) =>
       (JSON.parse(await ask([inline(file), { text: 'Detect all of the prominent items in the image.' }], { responseMimeType: 'application/json' })) as Array<{ label: string }>).map(
         (i) => i.label,
       );

@@ -1,0 +1,193 @@
+/**
+ * NSFW image classifier: nsfwjs's MobileNetV2 (5 classes: Drawing, Hentai, Neutral, Porn,
+ * Sexy), run on TF.js's wasm backend (src/vision/detect/tfjs-model.ts).
+ *
+ * The weights come from the nsfwjs@4.3.0 npm package (MIT), which bundles them as
+ * browserify UMD modules: `dist/models/mobilenet_v2/model.min.js` exports the Keras
+ * layers-model JSON (uint8-quantised) and `group1-shard1of1.min.js` exports the weight
+ * shard as a base64 string. nsfwjs's own loader goes through `@tensorflow/tfjs` (its peer
+ * dependency: webgl backend, fetch for URLs) and is never used here: the two bundles are
+ * read from disk, evaluated for their exports, and handed to tfjs-layers' `loadLayersModel`
+ * through an IOHandler, on the project's wasm backend. Nothing is fetched. The files are
+ * looked for where the detectors look for theirs (src/vision/detect/model-files.ts): an
+ * explicit directory (option or OCELLUS_MODELS_DIR), node_modules, the model cache (where
+ * `fetchModelPackage(NSFW_PACKAGE)` can unpack them without installing nsfwjs).
+ *
+ * Preprocessing is our own (./preprocess.ts): whole image to 224×224, 0..1, antialiased.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { findModelFile, modelCacheDir, type ModelPackage } from '../detect/model-files.js';
+import { initWasmBackend, tf } from '../detect/tfjs-model.js';
+import { NSFW_CLASSES, type NsfwClass, type NsfwScores } from './classes.js';
+import { toModelInput, type RgbImage } from './preprocess.js';
+
+export type { RgbImage };
+
+export { NSFW_CLASSES, type NsfwClass, type NsfwScores };
+
+/** Side of the square model input. */
+export const NSFW_INPUT_SIZE = 224;
+
+const MODEL_DIR = 'dist/models/mobilenet_v2';
+export const NSFW_PACKAGE: ModelPackage = {
+  name: 'nsfwjs',
+  version: '4.3.0',
+  files: [`${MODEL_DIR}/model.min.js`, `${MODEL_DIR}/group1-shard1of1.min.js`],
+};
+
+export interface NsfwOptions {
+  /** Directory holding the nsfwjs package (or its files); else node_modules, then the model cache. */
+  modelDir?: string;
+}
+
+export class NsfwModelNotInstalledError extends Error {
+  constructor() {
+    super(
+      `NSFW classifier: the weights (${NSFW_PACKAGE.files[0]} of ${NSFW_PACKAGE.name}@${NSFW_PACKAGE.version}) are not installed. ` +
+        `Install the package (npm install ${NSFW_PACKAGE.name}@${NSFW_PACKAGE.version}) or unpack it into the model cache ` +
+        `(${modelCacheDir()}) with fetchModelPackage() from src/vision/detect/model-files.ts.`,
+    );
+    this.name = 'NsfwModelNotInstalledError';
+  }
+}
+
+/**
+ * Evaluates one of nsfwjs's browserify UMD bundles and returns its `module.exports`. The
+ * bundle is the package's own code (the same trust as importing it); evaluating it with a
+ * local `module` object, rather than `require`, works wherever the files sit (the model
+ * cache has no package.json saying they are CommonJS) and leaves no copy in require.cache.
+ */
+async function evaluateBundle(file: string): Promise<unknown> {
+  const source = await readFile(file, 'utf8');
+  const module = { exports: {} as unknown };
+  const run = new Function('module', 'exports', 'require', 'define', source) as (...args: unknown[]) => void;
+  run(module, module.exports, undefined, undefined);
+  return module.exports;
+}
+
+interface WeightsGroup {
+  paths: string[];
+  weights: tf.io.WeightsManifestEntry[];
+}
+
+/** An IOHandler over the two bundles: model JSON from one, base64 weights from the other. */
+export function nsfwBundleHandler(modelFile: string): tf.io.IOHandler {
+  return {
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const dir = path.dirname(modelFile);
+      const json = (await evaluateBundle(modelFile)) as Partial<tf.io.ModelJSON> | null;
+      if (!json || typeof json !== 'object' || !json.modelTopology || !Array.isArray(json.weightsManifest))
+        throw new Error(`${modelFile} does not export a TF.js model JSON`);
+      const groups = json.weightsManifest as WeightsGroup[];
+      const specs: tf.io.WeightsManifestEntry[] = [];
+      const shards: Buffer[] = [];
+      for (const group of groups) {
+        specs.push(...group.weights);
+        for (const p of group.paths) {
+          const b64 = await evaluateBundle(path.join(dir, `${p}.min.js`));
+          if (typeof b64 !== 'string') throw new Error(`${p}.min.js does not export a base64 weight shard`);
+          shards.push(Buffer.from(b64, 'base64'));
+        }
+      }
+      const all = Buffer.concat(shards);
+      const artifacts: tf.io.ModelArtifacts = {
+        modelTopology: json.modelTopology,
+        weightSpecs: specs,
+        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer,
+      };
+      if (json.format) artifacts.format = json.format;
+      return artifacts;
+    },
+  };
+}
+
+export class NsfwClassifier {
+  readonly id = 'nsfwjs-mobilenet_v2';
+  readonly licence = 'MIT';
+  private model: LayersModel | null = null;
+  private loading: Promise<LayersModel> | null = null;
+  /** Bumped by dispose(), so a load that finishes afterwards does not resurrect the model. */
+  private generation = 0;
+
+  constructor(private readonly options: NsfwOptions = {}) {}
+
+  /** Absolute path of model.min.js; throws NsfwModelNotInstalledError when absent. */
+  modelFile(): string {
+    const file = findModelFile(NSFW_PACKAGE, this.options.modelDir);
+    if (!file) throw new NsfwModelNotInstalledError();
+    return file;
+  }
+
+  /** Loads the weights and runs one warm-up inference (idempotent; concurrent calls share one load). */
+  load(): Promise<void> {
+    return this.loaded().then(() => undefined);
+  }
+
+  private loaded(): Promise<LayersModel> {
+    if (this.model) return Promise.resolve(this.model);
+    this.loading ??= (async () => {
+      const generation = this.generation;
+      const file = this.modelFile();
+      await initWasmBackend();
+      const model = await loadLayersModel(nsfwBundleHandler(file));
+      try {
+        checkSignature(model);
+        // The first predict compiles the wasm kernels' state for these shapes.
+        const warm = tf.tidy(() => model.predict(tf.zeros([1, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
+        await warm.data();
+        warm.dispose();
+        if (generation !== this.generation) throw new Error('NSFW classifier was disposed while loading');
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
+      this.model = model;
+      return model;
+    })().finally(() => {
+      this.loading = null;
+    });
+    return this.loading;
+  }
+
+  /** Class probabilities for the whole image. Loads the model on first use. */
+  async classify(img: RgbImage): Promise<NsfwScores> {
+    const input = toModelInput(img, NSFW_INPUT_SIZE);
+    const model = await this.loaded();
+    const out = tf.tidy(() => model.predict(tf.tensor4d(input, [1, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
+    let probs: Float32Array;
+    try {
+      probs = (await out.data()) as Float32Array;
+    } finally {
+      out.dispose();
+    }
+    const scores = {} as NsfwScores;
+    NSFW_CLASSES.forEach((c, i) => {
+      scores[c] = probs[i]!;
+    });
+    return scores;
+  }
+
+  dispose(): void {
+    this.generation++;
+    this.model?.dispose();
+    this.model = null;
+  }
+}
+
+/** The bundled model must be the 224×224×3 → 5-way softmax this file was written for. */
+function checkSignature(model: LayersModel): void {
+  const inShape = model.inputs[0]?.shape;
+  const outShape = model.outputs[0]?.shape;
+  const ok =
+    model.inputs.length === 1 &&
+    model.outputs.length === 1 &&
+    inShape?.slice(1).join() === [NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3].join() &&
+    outShape?.slice(1).join() === String(NSFW_CLASSES.length);
+  if (!ok)
+    throw new Error(
+      `unexpected NSFW model signature: input ${JSON.stringify(inShape)}, output ${JSON.stringify(outShape)} ` +
+        `(expected [null,${NSFW_INPUT_SIZE},${NSFW_INPUT_SIZE},3] → [null,${NSFW_CLASSES.length}])`,
+    );
+}
