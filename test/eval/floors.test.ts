@@ -11,19 +11,19 @@ describe('quality floors of the offline engine', () => {
     r = await evaluate();
   }, 600_000);
 
-  it('detects COCO objects on the darknet photos: precision ≥ 0.6, recall ≥ 0.8 at IoU 0.5', () => {
-    expect(r.detection.precision).toBeGreaterThanOrEqual(0.6);
-    expect(r.detection.recall).toBeGreaterThanOrEqual(0.8);
+  it('detects COCO objects on the darknet photos: precision ≥ 0.7, recall ≥ 0.75 at IoU 0.5', () => {
+    expect(r.detection.precision).toBeGreaterThanOrEqual(0.7);
+    expect(r.detection.recall).toBeGreaterThanOrEqual(0.75);
   });
 
-  it('captions name what is there (recall ≥ 0.8) and nothing that is not (zero hallucinated objects)', () => {
-    expect(r.captions!.mentionRecall).toBeGreaterThanOrEqual(0.8);
+  it('captions name what is there (recall ≥ 0.85) and nothing that is not (zero hallucinated objects)', () => {
+    expect(r.captions!.mentionRecall).toBeGreaterThanOrEqual(0.85);
     expect(r.photos.flatMap((p) => p.hallucinated ?? [])).toEqual([]);
   });
 
-  it('masks on detector boxes match the hand-checked references: mean IoU ≥ 0.8', () => {
+  it('masks on detector boxes match the hand-checked references: mean IoU ≥ 0.85', () => {
     expect(r.masks!.count).toBeGreaterThanOrEqual(10);
-    expect(r.masks!.meanIou).toBeGreaterThanOrEqual(0.8);
+    expect(r.masks!.meanIou).toBeGreaterThanOrEqual(0.85);
   });
 
   it('reads rendered English text with ≥ 95% character accuracy', () => {
