@@ -9,7 +9,7 @@ export interface ModelSelection {
   segment: boolean;
   /** English text (tesseract.js). */
   ocrLatin: boolean;
-  /** Chinese + Latin text (PP-OCR via @gutenye/ocr-node). */
+  /** Chinese + Latin text (PP-OCRv4 via @gutenye/ocr-common, with our own box splitting). */
   ocrCjk: boolean;
   /** Sexually-explicit rating (nsfwjs) for safetyRatings and safetySettings. */
   safety: boolean;
