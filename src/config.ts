@@ -36,6 +36,8 @@ export interface VisionConfig {
   ocr: boolean;
   /** Rate images for safetyRatings / safetySettings (nsfwjs). */
   safety: boolean;
+  /** Faces, expressions and body pose for questions about people. */
+  people: boolean;
   /** Worker threads running the models. */
   threads: number;
   /** Requests that may wait for a worker before new ones get 429. */
@@ -76,6 +78,7 @@ export interface ConfigFlags {
   segment?: boolean;
   ocr?: boolean;
   safety?: boolean;
+  people?: boolean;
   visionThreads?: string | number;
   visionQueue?: string | number;
   warm?: boolean;
@@ -112,6 +115,7 @@ const schema = z.object({
   segment: z.boolean(),
   ocr: z.boolean(),
   safety: z.boolean(),
+  people: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionQueue: z.coerce.number().int().min(0),
   warm: z.boolean(),
@@ -151,6 +155,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
+    people: flags.people ?? bool(env.OCELLUS_PEOPLE) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
@@ -184,6 +189,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       segment: c.segment,
       ocr: c.ocr,
       safety: c.safety,
+      people: c.people,
       threads: c.visionThreads,
       maxQueue: c.visionQueue,
       warm: c.warm,

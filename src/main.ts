@@ -27,6 +27,7 @@ export function buildCli(): Command {
     .addOption(new Option('--detector <id>', 'centernet | ssd-mobilenet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default centernet)'))
     .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
     .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
+    .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))
     .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))

@@ -65,7 +65,7 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 
 const LIMITS_NOTE =
   'No vision model is installed in this Ocellus engine, so it cannot recognise objects, read text or caption; ' +
-  'the figures above are measured from the pixels. Install the offline vision models (README, "Vision models") ' +
+  'the figures above are measured from the pixels. Start the server with the offline vision models (the default, --engine vision; README, "What it answers") ' +
   'or route the request to a vision-language model to get captions, answers, detection and segmentation.';
 
 export function describeMeasurements(m: Measurements, prompt: string): string[] {

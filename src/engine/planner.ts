@@ -39,7 +39,6 @@ export interface Plan {
   json: boolean;
 }
 
-const ALL = /\b(all|every|each|prominent|everything|objects|items|things)\b|所有|全部|每個|每个|一切|物件|物品|物体|物體/i;
 
 const INTENTS: Array<[Task['kind'], RegExp]> = [
   ['segment', /segment|\bmasks?\b|分割|遮罩|區隔|区隔|輪廓|轮廓/i],
@@ -51,7 +50,7 @@ const INTENTS: Array<[Task['kind'], RegExp]> = [
   ['exists', /^\s*(is|are) there\b|\bis there\b|\bare there\b|does (it|the image|this image|this) (contain|have|show)|\bany\b.*\?|有沒有|有没有|是否有|有.*嗎|有.*吗/i],
   ['where', /\bwhere\b|在哪|位置|哪裡|哪里/i],
   ['colour', /colou?r|顏色|颜色|什麼色|什么色/i],
-  ['people', /\b(face|faces|expression|emotion|smil\w*|pose|mood|feel\w*|age|wearing)\b|表情|情緒|情绪|臉|脸|姿勢|姿势|微笑|心情/i],
+  ['people', /\b(face|faces|expression|emotion|smil\w*|pose|posture|mood|feel\w*|happy|sad|angry|standing|sitting|lying|doing)\b|表情|情緒|情绪|臉|脸|姿勢|姿势|微笑|心情|在做什麼|在做什么|站著|站着|坐著|坐着/i],
   ['caption', /caption|describe|description|what is (this|in|shown)|what's (in|this)|what do you see|tell me about|summar|說明|说明|描述|這是什麼|这是什么|圖片裡有什麼|图片里有什么|有什麼|有什么|介紹|介绍|標題|标题/i],
 ];
 
@@ -116,7 +115,9 @@ export function targetPhrase(text: string): string {
 function targetsOf(text: string, vocabulary: Vocabulary): Targets {
   const phrase = targetPhrase(text);
   const { classes, unknown } = phrase ? vocabulary(phrase) : { classes: [], unknown: [] };
-  const all = classes.length === 0 && (unknown.length === 0 || ALL.test(text));
+  // "all items" means every object only when nothing more specific was named: "the wooden
+  // and glass items" names things the models do not know, and must not become "everything".
+  const all = classes.length === 0 && unknown.length === 0;
   return { all, classes, unknown };
 }
 

@@ -23,7 +23,7 @@ export interface VisionEngineDeps {
   analyse: Analyse;
   vocabulary: Vocabulary;
   /** Which capabilities are installed; a task needing a missing one says so. */
-  capabilities: { detect: boolean; segment: boolean; ocr: boolean; safety?: boolean };
+  capabilities: { detect: boolean; segment: boolean; ocr: boolean; safety?: boolean; people?: boolean };
   /** Longest side of the copy the models see (the detector and SAM work at ≤ 1024). */
   analysisSide?: number;
   /** Longer side for reading text, where detail matters. */
@@ -41,6 +41,7 @@ export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prom
   const kind = plan.task.kind;
   if (kind !== 'readText' && caps.detect) needs.detect = {};
   if (kind === 'segment' && caps.segment) needs.segment = {};
+  if (kind === 'people' && caps.people) needs.people = true;
   const wantsText = kind === 'readText' || kind === 'compare' || (kind === 'caption' && plan.task.detail === 'detailed');
   if (wantsText && caps.ocr) needs.ocr = { prompt };
   return needs;
@@ -94,6 +95,7 @@ export class VisionEngine implements Engine {
           objects,
           ...(analysis.masks ? { masks: analysis.masks } : {}),
           ...(analysis.text ? { text: analysis.text } : {}),
+          ...(analysis.people ? { people: analysis.people } : {}),
           colours: dominantColours(thumb),
           brightness: meanBrightness(thumb),
           hash: image.hash,

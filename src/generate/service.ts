@@ -236,7 +236,7 @@ function checkStructured(text: string, output: OutputFormat, schemas: SchemaVali
     new ApiError(
       400,
       'FAILED_PRECONDITION',
-      `The "${engine}" engine cannot answer in the requested format: ${why}. Install or route to a model that can (see README, "Vision models").`,
+      `The "${engine}" engine cannot answer in the requested format: ${why}. See the README, "What it answers", for what the installed models can do.`,
     );
   if (output.mimeType === 'text/x.enum') {
     const options = (output.jsonSchema?.enum as unknown[] | undefined) ?? [];

@@ -91,7 +91,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       : new VisionPool({
           threads: vision.threads,
           maxQueue: vision.maxQueue,
-          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety },
+          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
         });
   const engine: Engine =
     opts.engine ??
@@ -99,7 +99,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       ? new VisionEngine({
           analyse: (image, needs, signal) => pool.analyse(image, needs, signal),
           vocabulary,
-          capabilities: { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr, safety: vision.safety },
+          capabilities: { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr, safety: vision.safety, people: vision.people },
         })
       : new MeasurementEngine());
   let ready = !pool;

@@ -22,11 +22,16 @@ export interface SafetyCapability {
   rate(img: RawImage): Promise<SafetyRating[]>;
 }
 
+export interface PeopleCapability {
+  analyse(img: RawImage, personBoxes: DetectedObject['box'][]): Promise<NonNullable<Analysis['people']>>;
+}
+
 export interface Capabilities {
   detect?: DetectCapability;
   segment?: SegmentCapability;
   ocr?: ReadCapability;
   safety?: SafetyCapability;
+  people?: PeopleCapability;
 }
 
 const now = () => performance.now();
@@ -42,6 +47,12 @@ export async function analyseImage(caps: Capabilities, image: RawImage, needs: A
   if (needs.segment && caps.segment) {
     const boxes = needs.segment.boxes ?? (result.objects ?? []).map((o) => ({ box: o.box, label: o.label }));
     result.masks = boxes.length ? await caps.segment.masks(image, boxes, times) : [];
+  }
+  if (needs.people && caps.people) {
+    const t = now();
+    const personBoxes = (result.objects ?? []).filter((o) => o.label === 'person').map((o) => o.box);
+    result.people = await caps.people.analyse(image, personBoxes);
+    times.people = now() - t;
   }
   if (needs.safety && caps.safety) {
     const t = now();

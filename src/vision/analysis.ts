@@ -21,6 +21,20 @@ export interface AnalysisNeeds {
   ocr?: { prompt: string };
   /** Rate the image for sexually explicit content (nsfwjs). */
   safety?: boolean;
+  /** Faces, expressions and body poses; person boxes come from `detect` when both are asked. */
+  people?: boolean;
+}
+
+export interface PersonFace {
+  box: NormBox;
+  score: number;
+  expression?: { label: string; score: number };
+}
+
+export interface PersonPose {
+  box: NormBox;
+  score: number;
+  posture?: 'standing' | 'sitting' | 'lying' | 'unknown';
 }
 
 export interface DetectedObject {
@@ -45,7 +59,7 @@ export interface ReadLine {
 }
 
 /** Milliseconds per stage, for benchmarks and logs. */
-export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety', number>>;
+export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety' | 'people', number>>;
 
 import type { SafetyRating } from './safety/ratings.js';
 /** Gemini's safetyRatings entry, for the categories a model assessed. */
@@ -56,5 +70,6 @@ export interface Analysis {
   masks?: ObjectMask[];
   text?: ReadLine[];
   safety?: SafetyRating[];
+  people?: { faces: PersonFace[]; poses: PersonPose[] };
   times: StageTimes;
 }

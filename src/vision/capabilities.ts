@@ -11,6 +11,7 @@ import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
 import { SamSegmenter } from './segment/sam.js';
 import { NsfwClassifier } from './safety/nsfw.js';
+import { createPeopleAnalyser } from './people/index.js';
 import { rateImage } from './safety/index.js';
 
 export interface LoadedCapabilities extends Capabilities {
@@ -24,6 +25,7 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
   const nsfw = selection.safety ? new NsfwClassifier() : undefined;
+  const people = selection.people ? createPeopleAnalyser() : undefined;
   // Each model loads on first use (so a server that never segments never loads SAM);
   // warm() loads them all up front for servers that want to be ready before traffic.
   const once = <T>(f: () => Promise<T>) => {
@@ -65,9 +67,22 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
           },
         }
       : {}),
+    ...(people
+      ? {
+          people: {
+            async analyse(img: RawImage, personBoxes: Array<[number, number, number, number]>) {
+              const r = await people.analyse(img, { personBoxes });
+              return {
+                faces: r.faces.map((f) => ({ box: f.box, score: f.score, ...(f.expression ? { expression: f.expression } : {}) })),
+                poses: r.poses.map((p) => ({ box: p.box, score: p.score, ...(p.posture ? { posture: p.posture } : {}) })),
+              };
+            },
+          },
+        }
+      : {}),
     ...(nsfw ? { safety: { rate: async (img: RawImage) => (await rateImage(nsfw, img)).ratings } } : {}),
     async warm() {
-      await Promise.all([detector?.load(), loadSam(), loadOcr(), nsfw?.load()]);
+      await Promise.all([detector?.load(), loadSam(), loadOcr(), nsfw?.load(), people?.load()]);
       const blank: RawImage = { width: 64, height: 64, rgb: new Uint8Array(64 * 64 * 3).fill(128) };
       await detector?.detect(blank);
       if (sam) await sam.maskForBox(await sam.encode(blank), [0.25, 0.25, 0.75, 0.75]);
@@ -75,6 +90,7 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
     async dispose() {
       detector?.dispose();
       nsfw?.dispose();
+      people?.dispose();
       await Promise.all([sam?.dispose(), tesseract?.dispose(), paddle?.dispose()]);
     },
   };

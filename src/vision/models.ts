@@ -13,4 +13,6 @@ export interface ModelSelection {
   ocrCjk: boolean;
   /** Sexually-explicit rating (nsfwjs) for safetyRatings and safetySettings. */
   safety: boolean;
+  /** Faces, expressions, body pose (@vladmandic/human's models). */
+  people: boolean;
 }

@@ -3,13 +3,24 @@
  * error envelope with the right status, a message that names the field or the part (the
  * image is put at parts[1] so the index is really checked), and nothing is left behind
  * (no file records, no blobs, no partial uploads). The formats Gemini lists plus the ones
- * Ocellus adds (GIF, TIFF, AVIF) are accepted with their measured, upright dimensions.
+ * Ocellus adds (GIF, TIFF, AVIF) are accepted, measured upright, and their pixels decoded
+ * right side up: the detector finds what dog.jpg shows, each thing at its place.
  */
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFixture, type FixtureName } from '../support/fixtures.js';
 import { startServer, storedBlobs, type RunningServer } from '../support/server.js';
-import { expectEnvelope, imageTokens2x, type ErrorEnvelope } from './helpers.js';
+import {
+  DOG_JPG_DOG_TURNED_CW,
+  expectDetections,
+  expectDogJpgCaption,
+  expectEnvelope,
+  expectOnlyDogJpgClasses,
+  imageTokens2x,
+  iou,
+  type Box2d,
+  type ErrorEnvelope,
+} from './helpers.js';
 
 const GEN = '/v1beta/models/gemini-2.5-flash:generateContent';
 
@@ -18,7 +29,9 @@ let limited: RunningServer;
 const LIMITS = { maxRequestBytes: 100_000, maxImages: 2, maxPixels: 100_000 };
 
 beforeAll(async () => {
-  [main, limited] = await Promise.all([startServer(), startServer({ flags: LIMITS })]);
+  // The limits are enforced before any engine runs; the limited server's vision engine loads
+  // no models, so its few accepted requests do not pay for a second detector load.
+  [main, limited] = await Promise.all([startServer(), startServer({ flags: { ...LIMITS, detector: 'none', segment: false, ocr: false } })]);
 });
 
 afterAll(async () => {
@@ -50,11 +63,12 @@ async function request(server: RunningServer, path: string, init: { method?: str
 const generate = (server: RunningServer, body: unknown) => request(server, GEN, { body: typeof body === 'string' ? body : JSON.stringify(body) });
 
 /** A request with the prompt at parts[0] and the image at parts[1]. */
-const withImage = (inlineData: Record<string, unknown>, key = 'inlineData') => ({
-  contents: [{ role: 'user', parts: [{ text: 'Caption this image.' }, { [key]: inlineData }] }],
+const withImage = (inlineData: Record<string, unknown>, key = 'inlineData', prompt = 'Caption this image.') => ({
+  contents: [{ role: 'user', parts: [{ text: prompt }, { [key]: inlineData }] }],
 });
-const inline = (mimeType: string, bytes: Buffer | string) => withImage({ mimeType, data: Buffer.isBuffer(bytes) ? bytes.toString('base64') : bytes });
-const fixture = (name: FixtureName, mimeType: string) => inline(mimeType, readFixture(name));
+const inline = (mimeType: string, bytes: Buffer | string, prompt?: string) =>
+  withImage({ mimeType, data: Buffer.isBuffer(bytes) ? bytes.toString('base64') : bytes }, 'inlineData', prompt);
+const fixture = (name: FixtureName, mimeType: string, prompt?: string) => inline(mimeType, readFixture(name), prompt);
 
 function expectRejected(r: Reply, code: number, status: string, message: RegExp): ErrorEnvelope {
   expect(r.status, JSON.stringify(r.json)).toBe(code);
@@ -245,31 +259,93 @@ describe('limits', () => {
   });
 });
 
-describe('accepted formats, measured upright', () => {
-  const formats: Array<[FixtureName, string, number, number]> = [
-    ['dog.png', 'image/png', 768, 576],
-    ['dog.webp', 'image/webp', 768, 576],
-    ['dog.gif', 'image/gif', 768, 576],
-    ['dog.tiff', 'image/tiff', 768, 576],
-    ['dog.avif', 'image/avif', 768, 576],
-    ['dog.heic', 'image/heic', 768, 576],
-    ['dog.heic', 'image/heif', 768, 576],
-    ['dog-irot.heic', 'image/heic', 576, 768],
-    ['dog-exif6.jpg', 'image/jpeg', 576, 768],
-    ['dog-cmyk.jpg', 'image/jpeg', 768, 576],
-    ['dog-grey.jpg', 'image/jpeg', 768, 576],
-  ];
+describe('accepted formats, measured upright, decoded right side up', () => {
+  const DETAILED = 'Describe this image in detail.';
+  const DETECT = 'Detect the all of the prominent items in the image. The box_2d should be [ymin, xmin, ymax, xmax] normalized to 0-1000.';
 
-  it.each(formats)('%s as %s → 200, %i×%i', async (name, mimeType, w, h) => {
-    const r = await generate(main, fixture(name, mimeType));
+  interface Generated {
+    candidates: Array<{ content: { parts: Array<{ text: string }> }; finishReason: string }>;
+    usageMetadata: { promptTokensDetails: Array<{ modality: string; tokenCount: number }> };
+  }
+  async function answer(body: unknown, config?: Record<string, unknown>): Promise<{ text: string; res: Generated }> {
+    const r = await generate(main, config ? { ...(body as object), generationConfig: config } : body);
     expect(r.status, JSON.stringify(r.json)).toBe(200);
-    const res = r.json as {
-      candidates: Array<{ content: { parts: Array<{ text: string }> }; finishReason: string }>;
-      usageMetadata: { promptTokensDetails: Array<{ modality: string; tokenCount: number }> };
-    };
+    const res = r.json as Generated;
     expect(res.candidates[0]!.finishReason).toBe('STOP');
-    expect(res.candidates[0]!.content.parts.map((p) => p.text).join('')).toContain(`${w}×${h}`);
-    expect(res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(w, h));
+    return { text: res.candidates[0]!.content.parts.map((p) => p.text).join(''), res };
+  }
+
+  // dog.jpg in every container, upright as stored: the detailed caption names its measured
+  // size and format, and what the detector finds in the decoded pixels, each at its place in
+  // the upright frame (upside down or mirrored, the car would not be at the upper right).
+  // The last column: whether the copy keeps the dog above CenterNet's 0.4 score threshold
+  // (dog.jpg itself: 0.42). The lossier copies lose it (GIF 0.35, AVIF 0.396, HEIC 0.39,
+  // grey 0.38): a detector limit, listed as expected failures below so a fix shows up.
+  const upright: Array<[FixtureName, string, string, boolean]> = [
+    ['dog.png', 'image/png', 'PNG', true],
+    ['dog.webp', 'image/webp', 'WEBP', true],
+    ['dog.gif', 'image/gif', 'GIF', false],
+    ['dog.tiff', 'image/tiff', 'TIFF', true],
+    ['dog.avif', 'image/avif', 'AVIF', false],
+    ['dog.heic', 'image/heic', 'HEIC', false],
+    ['dog.heic', 'image/heif', 'HEIC', false],
+    ['dog-cmyk.jpg', 'image/jpeg', 'JPEG', true],
+    ['dog-grey.jpg', 'image/jpeg', 'JPEG', false],
+  ];
+  const captions = new Map<string, string>();
+
+  it.each(upright)('%s as %s → 200, "a 768×576 %s image", the bicycle at the centre, the car at the upper right', async (name, mimeType, format, dog) => {
+    const { text, res } = await answer(fixture(name, mimeType, DETAILED));
+    captions.set(`${name} ${mimeType}`, text);
+    expect(text).toMatch(/It is a 768×576 \w+ image\.$/);
+    expect(text).toContain(`It is a 768×576 ${format} image.`);
+    expect(text).toMatch(/^A photo of [^.]*\bbicycle\b[^.]*\. The bicycle is at the centre, [^.]*\bthe car at the upper right\b/);
+    if (dog) {
+      expectDogJpgCaption(text);
+      expect(text).toMatch(/\bthe dog at the left\b/);
+    } else expectOnlyDogJpgClasses(text);
+    expect(res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(768, 576));
+  });
+
+  it.fails.each(upright.filter(([, , , dog]) => !dog))('%s as %s: the dog is named (below the detector threshold today)', (name, mimeType) => {
+    expect(captions.get(`${name} ${mimeType}`)).toMatch(/\bthe dog at the left\b/);
+  });
+
+  // dog.jpg turned 90° clockwise by metadata only (EXIF orientation 6, HEIF irot): upright it
+  // is 576×768, and the detector must see exactly what it sees in the same photo turned by
+  // pixels (a plain PNG), with the animal where the dog lies once turned.
+  let turnedByPixels: Array<{ box_2d: Box2d; label: string }>;
+  const detections = async (body: unknown) =>
+    expectDetections(JSON.parse((await answer(body, { responseMimeType: 'application/json' })).text));
+
+  beforeAll(async () => {
+    const png = await sharp(readFixture('dog.jpg')).rotate(90).png().toBuffer();
+    expect(await sharp(png).metadata()).toMatchObject({ width: 576, height: 768 });
+    turnedByPixels = await detections(inline('image/png', png, DETECT));
+  });
+
+  it.each([
+    ['dog-exif6.jpg', 'image/jpeg', 'JPEG'],
+    ['dog-irot.heic', 'image/heic', 'HEIC'],
+  ] as Array<[FixtureName, string, string]>)('%s as %s → 200, "a 576×768 %s image", detected as the photo turned by pixels', async (name, mimeType, format) => {
+    const { text, res } = await answer(fixture(name, mimeType, DETAILED));
+    expect(text).toContain(`It is a 576×768 ${format} image.`);
+    expect(res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(576, 768));
+
+    const found = await detections(fixture(name, mimeType, DETECT));
+    expect(found.map((d) => d.label)).toEqual(turnedByPixels.map((d) => d.label));
+    found.forEach((d, i) => turnedByPixels[i]!.box_2d.forEach((v, k) => expect(Math.abs(d.box_2d[k]! - v)).toBeLessThanOrEqual(5)));
+    // The dog's place once turned; a wrong or missing turn would put it elsewhere (or keep 768×576).
+    const animal = found.filter((d) => ['dog', 'cat'].includes(d.label)).sort((a, b) => iou(b.box_2d, DOG_JPG_DOG_TURNED_CW) - iou(a.box_2d, DOG_JPG_DOG_TURNED_CW))[0];
+    expect(animal, `an animal among ${JSON.stringify(found)}`).toBeDefined();
+    expect(iou(animal!.box_2d, DOG_JPG_DOG_TURNED_CW)).toBeGreaterThan(0.6);
+  });
+
+  // Known limitation of the CenterNet detector, not of decoding: on the sideways photo (either
+  // file above, or dog.jpg turned by pixels) it finds the dog's outline but calls it a cat, and
+  // misses the sideways bicycle. Flip this to `it` when the detector gets it right.
+  it.fails('the dog of the turned photo is labelled "dog" (CenterNet says "cat")', () => {
+    expect(turnedByPixels.map((d) => d.label)).toContain('dog');
   });
 
   it('the EXIF-rotated JPEG is stored 768×576 with orientation 6; countTokens agrees with generateContent', async () => {

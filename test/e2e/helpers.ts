@@ -107,3 +107,111 @@ export async function apiError(fn: () => Promise<unknown>): Promise<Error & { st
 export function imageTokensOf(usage: { promptTokensDetails?: Array<{ modality?: string; tokenCount?: number }> } | undefined): number | undefined {
   return usage?.promptTokensDetails?.find((d) => d.modality === 'IMAGE')?.tokenCount;
 }
+
+// ---- what the offline vision engine must see in the fixtures ---------------------------
+
+/** A `box_2d` as Gemini writes it: [ymin, xmin, ymax, xmax], integers 0..1000. */
+export type Box2d = [number, number, number, number];
+
+/**
+ * Where the dog lies in dog.jpg (read off the photo by eye: x 0.15–0.42, y 0.36–0.94 of the
+ * frame), as a box_2d. A detected dog must overlap it.
+ */
+export const DOG_JPG_DOG: Box2d = [360, 150, 940, 420];
+
+/**
+ * The same region in the upright frame of dog-exif6.jpg / dog-irot.heic, which show dog.jpg
+ * turned 90° clockwise: a point (x, y) moves to (1 − y, x).
+ */
+export const DOG_JPG_DOG_TURNED_CW: Box2d = [DOG_JPG_DOG[1], 1000 - DOG_JPG_DOG[2], DOG_JPG_DOG[3], 1000 - DOG_JPG_DOG[0]];
+
+/** What dog.jpg really shows, as COCO classes: a dog, a bicycle and a pickup truck (which a detector may call a car). */
+export const DOG_JPG_CLASSES = ['dog', 'bicycle', 'car', 'truck'] as const;
+
+/** Intersection over union of two box_2d. */
+export function iou(a: readonly number[], b: readonly number[]): number {
+  const inter = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!)) * Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  const area = (x: readonly number[]) => (x[2]! - x[0]!) * (x[3]! - x[1]!);
+  return inter / (area(a) + area(b) - inter);
+}
+
+/** Asserts a Gemini-style detection list and returns it: `[{box_2d: [4 ints 0..1000, min < max], label}]`. */
+export function expectDetections(value: unknown): Array<{ box_2d: Box2d; label: string }> {
+  expect(Array.isArray(value), `a JSON list, got ${JSON.stringify(value)}`).toBe(true);
+  const items = value as Array<{ box_2d: Box2d; label: string }>;
+  for (const item of items) {
+    expect(Object.keys(item).sort()).toEqual(['box_2d', 'label']);
+    expect(item.label).toEqual(expect.any(String));
+    expect(item.box_2d).toHaveLength(4);
+    for (const v of item.box_2d) {
+      expect(Number.isInteger(v), `box_2d ${JSON.stringify(item.box_2d)} must hold integers`).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(1000);
+    }
+    expect(item.box_2d[0]).toBeLessThan(item.box_2d[2]);
+    expect(item.box_2d[1]).toBeLessThan(item.box_2d[3]);
+  }
+  return items;
+}
+
+/** Asserts that `items` hold a dog whose box overlaps dog.jpg's dog; returns that item. */
+export function expectDogFound<T extends { box_2d: readonly number[]; label: string }>(items: T[], region: Box2d = DOG_JPG_DOG): T {
+  const dogs = items.filter((i) => i.label === 'dog');
+  expect(dogs.length, `a dog among ${JSON.stringify(items.map((i) => i.label))}`).toBeGreaterThan(0);
+  const best = dogs.reduce((a, b) => (iou(a.box_2d, region) >= iou(b.box_2d, region) ? a : b));
+  expect(iou(best.box_2d, region), `dog box ${JSON.stringify(best.box_2d)} against ${JSON.stringify(region)}`).toBeGreaterThan(0.6);
+  return best;
+}
+
+/** Darknet's coco.names spells six classes differently from the COCO API the answers use. */
+const COCO_SPELLING: Record<string, string> = {
+  motorbike: 'motorcycle',
+  aeroplane: 'airplane',
+  sofa: 'couch',
+  pottedplant: 'potted plant',
+  diningtable: 'dining table',
+  tvmonitor: 'tv',
+};
+const IRREGULAR_PLURAL: Record<string, string> = { person: 'people', knife: 'knives', mouse: 'mice' };
+
+/** The 80 COCO classes (from the coco.names fixture), as answers spell them. */
+export function cocoClasses(): string[] {
+  return readFixture('coco.names')
+    .toString('utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((n) => COCO_SPELLING[n] ?? n);
+}
+
+/** Matches a class name in a sentence, singular or plural, as a whole word. */
+export function classPattern(name: string): RegExp {
+  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const forms = [`${esc}(?:s|es)?`, ...(IRREGULAR_PLURAL[name] ? [IRREGULAR_PLURAL[name]] : [])];
+  return new RegExp(`\\b(?:${forms.join('|')})\\b`, 'i');
+}
+
+/**
+ * The object words of a caption: without the colour sentence (colour names such as
+ * "orange" are also COCO classes) and without quoted text the reader found.
+ */
+function objectWords(caption: string): string {
+  return caption.replace(/The image is [^.]*\./g, ' ').replace(/The text reads: "[^"]*"\./g, ' ');
+}
+
+/**
+ * A caption of dog.jpg (or a copy of it): it names the dog and the bicycle, and no COCO
+ * class the photo does not show (no "cat", "horse", "person", "parking meter"…).
+ */
+export function expectDogJpgCaption(caption: string): void {
+  expect(caption).toMatch(classPattern('dog'));
+  expect(caption).toMatch(classPattern('bicycle'));
+  expectOnlyDogJpgClasses(caption);
+}
+
+/** Names no COCO class that dog.jpg does not show. */
+export function expectOnlyDogJpgClasses(caption: string): void {
+  const words = objectWords(caption);
+  const named = cocoClasses().filter((c) => !(DOG_JPG_CLASSES as readonly string[]).includes(c) && classPattern(c).test(words));
+  expect(named, `classes not in dog.jpg named in: ${caption}`).toEqual([]);
+}

@@ -10,7 +10,21 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, readFixture } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { apiError, imageTokens2x, imageTokensOf, KEY_A, KEY_B, MODEL, parseApiErrorMessage, SDKS, SIZES } from './helpers.js';
+import {
+  apiError,
+  expectDetections,
+  expectDogFound,
+  expectDogJpgCaption,
+  expectOnlyDogJpgClasses,
+  imageTokens2x,
+  imageTokensOf,
+  KEY_A,
+  KEY_B,
+  MODEL,
+  parseApiErrorMessage,
+  SDKS,
+  SIZES,
+} from './helpers.js';
 
 const LIST_KEYS = { v1beta: 'e2e-list-key-v1beta', v1: 'e2e-list-key-v1' } as const;
 
@@ -50,6 +64,7 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
       expect(chunk.responseId).toBe(chunks[0]!.responseId);
       expect(chunk.usageMetadata?.promptTokenCount).toBe(whole.usageMetadata?.promptTokenCount);
     });
+    expectDogJpgCaption(whole.text!);
     expect(chunks.map((c) => c.text ?? '').join('')).toBe(whole.text);
     expect(chunks.at(-1)!.usageMetadata).toEqual(whole.usageMetadata);
   });
@@ -58,7 +73,7 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
     const ai = client();
     const chat = ai.chats.create({ model: MODEL });
     const first = await chat.sendMessage({ message: [createPartFromBase64(dogB64, 'image/jpeg'), 'Describe this image.'] });
-    expect(first.text).toContain('768×576');
+    expectDogJpgCaption(first.text!);
     expect(chat.getHistory()).toHaveLength(2);
 
     let streamed = '';
@@ -66,7 +81,10 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
       message: [createPartFromBase64(horsesB64, 'image/jpeg'), 'And this one?'],
     }))
       streamed += chunk.text ?? '';
-    expect(streamed).toContain('773×512');
+    // The history holds both photos, so the follow-up is answered by telling them apart.
+    expect(streamed).toMatch(/Only image 2 has [^.]*\bhorses?\b/);
+    expect(streamed).toMatch(/Only image 1 has [^.]*\bdog\b/);
+    expect(streamed).toContain('768×576 and 773×512');
 
     // The SDK records a streamed turn as one model Content per chunk; the server's part is
     // that every chunk is a valid model turn, so none of them (and no user turn) is dropped.
@@ -191,10 +209,13 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
 
     const response = await ai.models.generateContent({
       model: MODEL,
-      contents: createUserContent([createPartFromUri(file.uri!, file.mimeType!), 'Caption this image.']),
+      contents: createUserContent([createPartFromUri(file.uri!, file.mimeType!), 'Describe this image in detail.']),
     });
     expect(response.candidates?.[0]?.finishReason).toBe('STOP');
-    expect(response.text).toContain('2048×1536');
+    // The uploaded pixels, all of them: measured size, and the bicycle of the noisy dog.jpg copy.
+    expect(response.text).toContain('It is a 2048×1536 PNG image.');
+    expect(response.text).toMatch(/\bbicycle\b/);
+    expectOnlyDogJpgClasses(response.text!);
     expect(imageTokensOf(response.usageMetadata)).toBe(imageTokens2x(...SIZES['big.png']));
     await ai.files.delete({ name: file.name! });
   });
@@ -230,7 +251,7 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
     for (const c of r.candidates!) {
       expect(c.content?.role).toBe('model');
       expect(c.finishReason).toBe('STOP');
-      expect(c.content?.parts?.map((p) => p.text).join('')).toContain('768×576');
+      expectDogJpgCaption(c.content!.parts!.map((p) => p.text).join(''));
     }
     const one = await ai.models.generateContent({ model: MODEL, contents: dogContents() });
     expect(r.usageMetadata?.candidatesTokenCount).toBeGreaterThan(one.usageMetadata!.candidatesTokenCount!);
@@ -249,7 +270,39 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
     expect(r.usageMetadata!.promptTokenCount!).toBeGreaterThan(plain.usageMetadata!.promptTokenCount!);
   });
 
-  it('responseSchema the measurement engine cannot satisfy → 400 FAILED_PRECONDITION saying so', async () => {
+  it('responseSchema the engine can fill → JSON valid against it, with the dog and its box', async () => {
+    const ai = client();
+    const { Type } = sdk;
+    const r = await ai.models.generateContent({
+      model: MODEL,
+      contents: createUserContent([createPartFromBase64(dogB64, 'image/jpeg'), 'Detect the objects in this image.']),
+      config: {
+        responseMimeType: 'application/json',
+        responseSchema: {
+          type: Type.OBJECT,
+          properties: {
+            objects: {
+              type: Type.ARRAY,
+              items: {
+                type: Type.OBJECT,
+                properties: { label: { type: Type.STRING }, box_2d: { type: Type.ARRAY, items: { type: Type.INTEGER } } },
+                required: ['label', 'box_2d'],
+              },
+            },
+          },
+          required: ['objects'],
+        },
+      },
+    });
+    expect(r.candidates?.[0]?.finishReason).toBe('STOP');
+    const parsed = JSON.parse(r.text!) as { objects: unknown };
+    expect(Object.keys(parsed)).toEqual(['objects']);
+    const objects = expectDetections(parsed.objects);
+    expectDogFound(objects);
+    expect(objects.map((o) => o.label)).toContain('bicycle');
+  });
+
+  it('responseSchema no fact can fill (a required mood) → 400 FAILED_PRECONDITION saying so', async () => {
     const ai = client();
     const err = await apiError(() =>
       ai.models.generateContent({
@@ -257,15 +310,20 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
         contents: dogContents(),
         config: {
           responseMimeType: 'application/json',
-          responseSchema: { type: sdk.Type.OBJECT, properties: { label: { type: sdk.Type.STRING } }, required: ['label'] },
+          responseSchema: {
+            type: sdk.Type.OBJECT,
+            properties: { mood: { type: sdk.Type.STRING, enum: ['happy', 'sad'] } },
+            required: ['mood'],
+          },
         },
       }),
     );
     expect(err.status).toBe(400);
     const body = parseApiErrorMessage(err);
-    expect(body.error.status).toBe('FAILED_PRECONDITION');
+    expect(body.error).toMatchObject({ code: 400, status: 'FAILED_PRECONDITION' });
     expect(body.error.message).toMatch(/cannot answer in the requested format/);
     expect(body.error.message).toMatch(/schema/i);
+    expect(body.error.message).toMatch(/mood/);
   });
 
   it('a bad API key → ApiError 400 "API key not valid"', async () => {
@@ -310,7 +368,7 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
       model: MODEL,
       contents: createUserContent([createPartFromUri(file.uri!, file.mimeType!), 'Caption this image.']),
     });
-    expect(ok.text).toContain('768×576');
+    expectDogJpgCaption(ok.text!);
     await owner.files.delete({ name: file.name! });
   });
 });

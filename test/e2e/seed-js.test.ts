@@ -5,15 +5,29 @@
  * local fixture paths instead of `path/to/…`, a loopback URL instead of
  * `https://goo.gle/instrument-img`, and the response returned instead of console.log'd.
  *
- * The engine today measures (format, size, colours, differences) and says captioning needs
- * a vision model; so these tests assert the response shape, token accounting and measured
- * facts, never caption words.
+ * Beyond the response shape and token accounting, each test asserts what the offline vision
+ * engine must really see: the dog and the bicycle of dog.jpg (and no class the photo does not
+ * show), the difference between two photos, a dog box where the dog is, and a dog mask that
+ * fills a fair share of its box.
  */
 import * as fs from 'node:fs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { imageTokens2x, imageTokensOf, KEY_A, SDKS, SIZES, startStaticServer, type Sdk, type StaticServer } from './helpers.js';
+import {
+  expectDetections,
+  expectDogFound,
+  expectDogJpgCaption,
+  imageTokens2x,
+  imageTokensOf,
+  KEY_A,
+  SDKS,
+  SIZES,
+  startStaticServer,
+  type Sdk,
+  type StaticServer,
+} from './helpers.js';
 
 let srv: RunningServer;
 let web: StaticServer;
@@ -95,7 +109,7 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
     });
     // ---- end of seed example ----
     await expectGeminiResponse(ai, response, contents, [SIZES['dog.jpg']]);
-    expect(response.text).toContain('768×576'); // measured, not invented
+    expectDogJpgCaption(response.text!); // seen, not invented
   });
 
   it('runs the inline example with no code change at all, the base URL coming from GOOGLE_GEMINI_BASE_URL', async () => {
@@ -129,7 +143,7 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
     } finally {
       delete process.env.GOOGLE_GEMINI_BASE_URL;
     }
-    expect(response.text).toContain('768×576');
+    expectDogJpgCaption(response.text!);
   });
 
   it('passes image bytes the client fetched from a URL', async () => {
@@ -163,7 +177,7 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
     await main();
     // ---- end of seed example ----
     await expectGeminiResponse(ai!, result!, sent!, [SIZES['dog.jpg']]);
-    expect(result!.text).toContain('768×576');
+    expectDogJpgCaption(result!.text!);
   });
 
   it('uploads with the Files API, then uses createPartFromUri(myfile.uri, myfile.mimeType)', async () => {
@@ -195,7 +209,7 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
       createUserContent([createPartFromUri(uploaded!.uri!, uploaded!.mimeType!), 'Caption this image.']),
       [SIZES['dog.jpg']],
     );
-    expect(response!.text).toContain('768×576');
+    expectDogJpgCaption(response!.text!);
     await ai.files.delete({ name: uploaded!.name! });
   });
 
@@ -251,13 +265,14 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
     const { ai, response, contents, uploaded } = await multiImage(fixturePath('horses.jpg'), fixturePath('dog.png'));
     await expectGeminiResponse(ai, response, contents, [SIZES['horses.jpg'], SIZES['dog.jpg']]);
     const text = response.text!;
-    // Both images are spoken of, each with its measured size, in order.
-    expect(text).toMatch(/image 1/i);
-    expect(text).toMatch(/image 2/i);
-    expect(text).toContain('773×512');
-    expect(text).toContain('768×576');
-    expect(text.indexOf('773×512')).toBeLessThan(text.indexOf('768×576'));
-    expect(text).toMatch(/differ/i);
+    // What only one of them shows, each named by its place in the request.
+    expect(text).toMatch(/Only image 1 has [^.]*\bhorses?\b/);
+    expect(text).toMatch(/Only image 2 has [^.]*\bdog\b/);
+    expect(text).not.toMatch(/Only image 1 has [^.]*\bdog\b/);
+    expect(text).not.toMatch(/Only image 2 has [^.]*\bhorses?\b/);
+    // How much of the pixels differ, and the measured sizes, in order.
+    expect(text).toMatch(/Images 1 and 2 differ in about \d+% of their area/);
+    expect(text).toContain('773×512 and 768×576');
     expect(text).not.toMatch(/\bsame\b/i);
     await ai.files.delete({ name: uploaded.name! });
   });
@@ -266,23 +281,120 @@ describe.each(SDKS)('seed JavaScript examples, $label', ({ sdk }) => {
     const { ai, response, contents, uploaded } = await multiImage(fixturePath('dog.jpg'), fixturePath('dog.png'));
     await expectGeminiResponse(ai, response, contents, [SIZES['dog.jpg'], SIZES['dog.jpg']]);
     const text = response.text!;
-    expect(text).toMatch(/image 1/i);
-    expect(text).toMatch(/image 2/i);
-    expect(text).toMatch(/\bsame\b/i);
-    expect(text).not.toMatch(/differ in/i);
+    // Different bytes (JPEG vs PNG), the same pixels: not "the same file", but the same look.
+    expect(text).toMatch(/\bImages 1 and 2 look the same\b/);
+    expect(text).not.toMatch(/same file/i);
+    expect(text).not.toMatch(/differ/i);
+    expect(text).not.toMatch(/\bOnly image\b/i);
     await ai.files.delete({ name: uploaded.name! });
   });
 
-  it('object detection prompt with responseMimeType application/json → JSON.parse(response.text) works', async () => {
-    // The seed shows this in Python only; the same call in JS.
+  it('object detection (the seed\'s Python, in JS): responseMimeType application/json → a box_2d list with the dog where it is', async () => {
     const ai = new GoogleGenAI({ apiKey: KEY_A, httpOptions: { baseUrl } });
     const prompt = 'Detect the all of the prominent items in the image. The box_2d should be [ymin, xmin, ymax, xmax] normalized to 0-1000.';
     const image = { inlineData: { mimeType: 'image/png', data: fs.readFileSync(fixturePath('dog.png'), { encoding: 'base64' }) } };
     const config = { responseMimeType: 'application/json' };
     const response = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: [image, prompt], config });
     await expectGeminiResponse(ai, response, [image, prompt], [SIZES['dog.jpg']]);
-    const parsed: unknown = JSON.parse(response.text!);
-    expect(typeof parsed).toBe('object');
-    expect(parsed).not.toBeNull();
+    // ---- the seed's post-processing ----
+    const [width, height] = SIZES['dog.jpg'];
+    const boundingBoxes = expectDetections(JSON.parse(response.text!));
+    const converted = boundingBoxes.map((b) => [
+      Math.trunc((b.box_2d[1] / 1000) * width),
+      Math.trunc((b.box_2d[0] / 1000) * height),
+      Math.trunc((b.box_2d[3] / 1000) * width),
+      Math.trunc((b.box_2d[2] / 1000) * height),
+    ]);
+    // ---- end of seed post-processing ----
+    expectDogFound(boundingBoxes);
+    expect(boundingBoxes.map((b) => b.label)).toContain('bicycle');
+    // The seed's pixel boxes are non-empty and inside the 768×576 frame.
+    for (const [x1, y1, x2, y2] of converted) {
+      expect(0 <= x1! && x1! < x2! && x2! <= width, `x ${x1}..${x2}`).toBe(true);
+      expect(0 <= y1! && y1! < y2! && y2! <= height, `y ${y1}..${y2}`).toBe(true);
+    }
+  });
+
+  it("segmentation (the seed's Python, in TS): ```json fence, box_2d + PNG mask per item, the dog's mask fills its box fairly", async () => {
+    // ---- seed example: parse_json / extract_segmentation_masks, in TypeScript ----
+    function parseJson(jsonOutput: string): string {
+      const lines = jsonOutput.split(/\r?\n/);
+      for (const [i, line] of lines.entries()) {
+        if (line === '```json') {
+          jsonOutput = lines.slice(i + 1).join('\n'); // Remove everything before "```json"
+          jsonOutput = jsonOutput.split('```')[0]!; // Remove everything after the closing "```"
+          break; // Exit the loop once "```json" is found
+        }
+      }
+      return jsonOutput;
+    }
+
+    const ai = new GoogleGenAI({ apiKey: KEY_A, httpOptions: { baseUrl } });
+    // im.thumbnail([1024, 1024]): dog.jpg is already smaller, so the image is sent as is.
+    const imageBytes = fs.readFileSync(fixturePath('dog.jpg'));
+    const meta = await sharp(imageBytes).metadata();
+    const im = { size: [meta.width!, meta.height!] as const };
+    expect(Math.max(...im.size)).toBeLessThanOrEqual(1024);
+    // The seed asks for "the wooden and glass items" of its own photo; dog.jpg's are a dog and a bicycle.
+    const prompt = `
+  Give the segmentation masks for the dog and the bicycle.
+  Output a JSON list of segmentation masks where each entry contains the 2D
+  bounding box in the key "box_2d", the segmentation mask in key "mask", and
+  the text label in the key "label". Use descriptive labels.
+  `;
+    const config = {
+      thinkingConfig: { thinkingBudget: 0 }, // set thinking_budget to 0 for better results in object detection
+    };
+    const response = await ai.models.generateContent({
+      model: 'gemini-2.5-flash',
+      contents: [prompt, { inlineData: { mimeType: 'image/jpeg', data: imageBytes.toString('base64') } }],
+      config,
+    });
+
+    const items = JSON.parse(parseJson(response.text!)) as Array<{ box_2d: number[]; mask: string; label: string }>;
+    const processed: Array<{ label: string; boxPixels: number; maskPixels: number }> = [];
+    for (const item of items) {
+      // Get bounding box coordinates
+      const box = item.box_2d;
+      const y0 = Math.trunc((box[0]! / 1000) * im.size[1]);
+      const x0 = Math.trunc((box[1]! / 1000) * im.size[0]);
+      const y1 = Math.trunc((box[2]! / 1000) * im.size[1]);
+      const x1 = Math.trunc((box[3]! / 1000) * im.size[0]);
+      // Skip invalid boxes
+      if (y0 >= y1 || x0 >= x1) continue;
+      // Process mask
+      let pngStr = item.mask;
+      if (!pngStr.startsWith('data:image/png;base64,')) continue;
+      pngStr = pngStr.slice('data:image/png;base64,'.length);
+      const maskData = Buffer.from(pngStr, 'base64');
+      // Image.open(...) → mode "L": an 8-bit greyscale PNG
+      expectGreyscale8Png(maskData);
+      // Resize mask to match bounding box (BILINEAR), as an array
+      const maskArray = await sharp(maskData).resize(x1 - x0, y1 - y0, { kernel: 'linear', fit: 'fill' }).extractChannel(0).raw().toBuffer();
+      expect(maskArray.length).toBe((x1 - x0) * (y1 - y0));
+      let on = 0;
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (maskArray[(y - y0) * (x1 - x0) + (x - x0)]! > 127) on++;
+      processed.push({ label: item.label, boxPixels: (x1 - x0) * (y1 - y0), maskPixels: on });
+    }
+    // ---- end of seed example ----
+
+    await expectGeminiResponse(ai, response, [prompt, { inlineData: { mimeType: 'image/jpeg', data: imageBytes.toString('base64') } }], [SIZES['dog.jpg']]);
+    expect(response.text).toMatch(/^```json$/m);
+    // Every item was usable (none skipped), and they are what was asked for.
+    expect(processed).toHaveLength(items.length);
+    expect(items.map((i) => i.label).sort()).toEqual(['bicycle', 'dog']);
+    const dog = expectDogFound(items);
+    const dogMask = processed[items.indexOf(dog)]!;
+    const share = dogMask.maskPixels / dogMask.boxPixels;
+    expect(share, `dog mask covers ${(share * 100).toFixed(1)}% of its box`).toBeGreaterThan(0.3);
+    expect(share).toBeLessThan(0.95);
+    for (const p of processed) expect(p.maskPixels, `${p.label} mask is not empty`).toBeGreaterThan(0);
   });
 });
+
+/** PNG signature, IHDR first, bit depth 8, colour type 0 (greyscale, no alpha): what PIL opens as mode "L". */
+function expectGreyscale8Png(png: Buffer): void {
+  expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'PNG signature').toBe(true);
+  expect(png.toString('latin1', 12, 16)).toBe('IHDR');
+  expect({ bitDepth: png[24], colourType: png[25] }).toEqual({ bitDepth: 8, colourType: 0 });
+}

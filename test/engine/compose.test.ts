@@ -117,3 +117,20 @@ describe('renderAnswer', () => {
     expect(renderAnswer(a, facts(img()), { mimeType: 'text/x.enum', jsonSchema: { type: 'string', enum: ['cat', 'dog'] } }, 'en', false)).toEqual(['dog']);
   });
 });
+
+describe('people', () => {
+  it('counts people, says their posture, and admits when no face is visible', () => {
+    const f = facts(
+      img({
+        objects: [{ label: 'person', score: 0.7, box: [0.3, 0.23, 0.43, 0.88] }],
+        people: { faces: [], poses: [{ box: [0.29, 0.23, 0.44, 0.9], score: 0.6, posture: 'standing' }] },
+      }),
+    );
+    const a = composeAnswer(en({ kind: 'people' }), f);
+    expect(a.sentences).toEqual(['I see a person.', 'One is standing at the centre.', expect.stringMatching(/^No face is visible/)]);
+  });
+  it('reads expressions of visible faces', () => {
+    const f = facts(img({ objects: [], people: { faces: [{ box: [0.4, 0.1, 0.6, 0.4], score: 0.99, expression: { label: 'happy', score: 0.9 } }], poses: [] } }));
+    expect(composeAnswer(en({ kind: 'people' }), f).sentences).toEqual(['I see a person.', 'Face 1 looks happy.']);
+  });
+});

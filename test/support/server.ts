@@ -15,7 +15,10 @@ export interface StartServerOptions {
   /** Keys the server enforces; none (the default) runs it open. */
   apiKeys?: string[];
   /** Limits set through the config flags (`maxRequestBytes`, `maxImages`, `maxPixels`, …). */
-  flags?: Pick<ConfigFlags, 'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours'>;
+  flags?: Pick<
+    ConfigFlags,
+    'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours' | 'engine' | 'detector' | 'segment' | 'ocr' | 'warm' | 'visionThreads'
+  >;
   /** Any limit, applied over the config after flags (for the ones without a flag). */
   limits?: Partial<Limits>;
   publicUrl?: string;
@@ -48,6 +51,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       dataDir,
       apiKey: opts.apiKeys ?? [],
       logLevel: process.env.OCELLUS_TEST_LOG ?? 'silent',
+      // One model thread, loaded on first use: test files run side by side on 2 cores.
+      visionThreads: 1,
+      warm: false,
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
       ...opts.flags,
     },

@@ -74,6 +74,7 @@ export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
     case 'compare':
       return compare(facts, lang);
     case 'people':
+      return people(facts, lang);
     case 'unknown':
       return { sentences: [say.cannotAnswer(lang), ...facts.images.flatMap((img) => caption(img, 'short', lang, facts.images.length > 1))] };
   }
@@ -307,4 +308,32 @@ function manyImages(facts: RequestFacts, lang: Lang): Answer {
   const g = groups(all);
   if (g.length) sentences.push(say.across(join(g.map((x) => countedName(x.label, x.count, lang)), lang), lang));
   return { sentences };
+}
+
+/** Questions about people: how many, their posture, and the expressions of visible faces. */
+function people(facts: RequestFacts, lang: Lang): Answer {
+  const sentences: string[] = [];
+  const data: Array<{ image?: number; people: number; postures: string[]; faces: Array<{ box_2d: number[]; expression?: string }> }> = [];
+  for (const img of facts.images) {
+    const persons = img.objects.filter((o) => canonicalLabel(o.label) === 'person');
+    const poses = img.people?.poses ?? [];
+    const faces = img.people?.faces ?? [];
+    const count = Math.max(persons.length, poses.length, faces.length);
+    if (count === 0) sentences.push(say.noPeople(lang));
+    else {
+      sentences.push(say.peopleCount(countedName('person', count, lang), lang));
+      for (const p of poses.filter((p) => p.posture && p.posture !== 'unknown').slice(0, 3))
+        sentences.push(say.posture(p.posture!, placeOf(p.box, lang), lang));
+      if (!img.people) sentences.push(say.noPeopleModel(lang));
+      else if (faces.length === 0) sentences.push(say.noFaces(lang));
+      else faces.slice(0, 5).forEach((f, i) => f.expression && sentences.push(say.faceExpression(i + 1, f.expression.label, lang)));
+    }
+    data.push({
+      ...(facts.images.length > 1 ? { image: img.index } : {}),
+      people: count,
+      postures: poses.map((p) => p.posture ?? 'unknown'),
+      faces: faces.map((f) => ({ box_2d: toBox2d(f.box), ...(f.expression ? { expression: f.expression.label } : {}) })),
+    });
+  }
+  return { sentences, data: facts.images.length > 1 ? data : data[0] };
 }

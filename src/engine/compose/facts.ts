@@ -1,7 +1,7 @@
 /** Everything measured about the images of one request: the composer's only input. */
 import type { DominantColour } from '../../vision/colors.js';
 import type { ImageDifference } from '../../vision/diff.js';
-import type { DetectedObject, ObjectMask, ReadLine } from '../../vision/analysis.js';
+import type { DetectedObject, ObjectMask, PersonFace, PersonPose, ReadLine } from '../../vision/analysis.js';
 
 export interface ImageFacts {
   /** 1-based, in request order. */
@@ -12,6 +12,8 @@ export interface ImageFacts {
   objects: DetectedObject[];
   masks?: ObjectMask[];
   text?: ReadLine[];
+  /** Faces and poses, when the question was about people and the model is installed. */
+  people?: { faces: PersonFace[]; poses: PersonPose[] };
   colours: DominantColour[];
   brightness: number;
   hash: string;

@@ -54,9 +54,9 @@ export const say = {
   noThereIsNot: (thing: string, lang: Lang) => t(`No, I don't see any ${thing}.`, `沒有，我沒有看到${thing}。`, `没有，我没有看到${thing}。`)[lang],
   unknownThings: (things: string, lang: Lang) =>
     t(
-      `The offline models cannot recognise ${things}: they know 80 everyday object kinds (people, animals, vehicles, household items…), plus text and colours. A vision-language model can answer this; see the README, "Bigger models".`,
-      `離線模型無法辨識${things}：它們只認得 80 種常見物體（人、動物、車輛、家居用品……）以及文字和顏色。視覺語言模型可以回答這個問題，請見 README 的「Bigger models」。`,
-      `离线模型无法识别${things}：它们只认得 80 种常见物体（人、动物、车辆、家居用品……）以及文字和颜色。视觉语言模型可以回答这个问题，请见 README 的“Bigger models”。`,
+      `The offline models cannot recognise ${things}: they know 80 everyday object kinds (people, animals, vehicles, household items…), plus text and colours. A vision-language model could answer this; none is installed in this server.`,
+      `離線模型無法辨識${things}：它們只認得 80 種常見物體（人、動物、車輛、家居用品……）以及文字和顏色。視覺語言模型可以回答這個問題，但這台伺服器沒有安裝。`,
+      `离线模型无法识别${things}：它们只认得 80 种常见物体（人、动物、车辆、家居用品……）以及文字和颜色。视觉语言模型可以回答这个问题，但这台服务器没有安装。`,
     )[lang],
   cannotAnswer: (lang: Lang) =>
     t(
@@ -108,6 +108,32 @@ export const say = {
       `模型看了 ${looked} 张图片（每个请求最多 32 张），另外 ${n} 张只做了测量。`,
     )[lang],
   across: (things: string, lang: Lang) => t(`Across them I recognise ${things}.`, `其中可辨識出${things}。`, `其中可识别出${things}。`)[lang],
+  noPeople: (lang: Lang) => t('I see no people in the image.', '我在圖片中沒有看到人。', '我在图片中没有看到人。')[lang],
+  peopleCount: (counted: string, lang: Lang) => t(`I see ${counted}.`, `我看到${counted}。`, `我看到${counted}。`)[lang],
+  posture: (posture: string, place: string, lang: Lang) =>
+    t(
+      `One is ${posture} at the ${place}.`,
+      `有一人${({ standing: '站著', sitting: '坐著', lying: '躺著' } as Record<string, string>)[posture] ?? posture}，在畫面${place}。`,
+      `有一人${({ standing: '站着', sitting: '坐着', lying: '躺着' } as Record<string, string>)[posture] ?? posture}，在画面${place}。`,
+    )[lang],
+  noFaces: (lang: Lang) =>
+    t(
+      'No face is visible (turned away, covered or too small), so I cannot say how they look or feel.',
+      '看不到臉（背對、遮住或太小），所以無法判斷表情。',
+      '看不到脸（背对、遮住或太小），所以无法判断表情。',
+    )[lang],
+  faceExpression: (n: number, expression: string, lang: Lang) =>
+    t(
+      `Face ${n} looks ${expression}.`,
+      `第 ${n} 張臉看起來${({ happy: '開心', sad: '難過', angry: '生氣', surprise: '驚訝', fear: '害怕', disgust: '厭惡', neutral: '平靜' } as Record<string, string>)[expression] ?? expression}。`,
+      `第 ${n} 张脸看起来${({ happy: '开心', sad: '难过', angry: '生气', surprise: '惊讶', fear: '害怕', disgust: '厌恶', neutral: '平静' } as Record<string, string>)[expression] ?? expression}。`,
+    )[lang],
+  noPeopleModel: (lang: Lang) =>
+    t(
+      'Faces, expressions and poses need the people model, which is not loaded (start without --no-people).',
+      '臉、表情和姿勢需要人物模型，但它沒有載入（啟動時不要加 --no-people）。',
+      '脸、表情和姿势需要人物模型，但它没有加载（启动时不要加 --no-people）。',
+    )[lang],
   noImage: (lang: Lang) =>
     t('There is no image in this request; Ocellus answers questions about images.', '這個請求中沒有圖片；Ocellus 回答關於圖片的問題。', '这个请求中没有图片；Ocellus 回答关于图片的问题。')[lang],
 };
