@@ -107,7 +107,7 @@ export async function renderText(sample: (typeof TEXT_SAMPLES)[number]): Promise
 
 export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void = () => {}): Promise<EvalResult> {
   const detector = opts.detector ?? 'centernet';
-  const caps: LoadedCapabilities = loadCapabilities({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: false, safety: false });
+  const caps: LoadedCapabilities = loadCapabilities({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: false, safety: false, people: false });
   const engine = new VisionEngine({
     analyse: (img, needs) => analyseImage(caps, img, needs),
     vocabulary,

@@ -11,7 +11,7 @@ import { readFixture } from '../support/fixtures.js';
 describe('VisionPool', () => {
   let pool: VisionPool;
   beforeAll(async () => {
-    pool = new VisionPool({ threads: 1, maxQueue: 1, models: { detector: 'centernet', segment: false, ocrLatin: false, ocrCjk: false, safety: false } });
+    pool = new VisionPool({ threads: 1, maxQueue: 1, models: { detector: 'centernet', segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false } });
     await pool.warm();
   }, 120_000);
   afterAll(() => pool.close());
