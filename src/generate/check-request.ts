@@ -7,22 +7,12 @@
  */
 import { invalidArgument } from '../server/errors.js';
 import type { GenerateContentRequest } from '../wire/request.js';
+import { ASSESSED_CATEGORIES, NOT_ASSESSED_CATEGORIES } from '../vision/safety/ratings.js';
 
 export const RESPONSE_MIME_TYPES = ['text/plain', 'application/json', 'text/x.enum'] as const;
 
-const HARM_CATEGORIES = new Set([
-  'HARM_CATEGORY_UNSPECIFIED',
-  'HARM_CATEGORY_HARASSMENT',
-  'HARM_CATEGORY_HATE_SPEECH',
-  'HARM_CATEGORY_SEXUALLY_EXPLICIT',
-  'HARM_CATEGORY_DANGEROUS_CONTENT',
-  'HARM_CATEGORY_CIVIC_INTEGRITY',
-  'HARM_CATEGORY_IMAGE_HATE',
-  'HARM_CATEGORY_IMAGE_DANGEROUS_CONTENT',
-  'HARM_CATEGORY_IMAGE_HARASSMENT',
-  'HARM_CATEGORY_IMAGE_SEXUALLY_EXPLICIT',
-  'HARM_CATEGORY_JAILBREAK',
-]);
+/** Every category Gemini knows: the rated ones and those no model here assesses. */
+const HARM_CATEGORIES = new Set<string>(['HARM_CATEGORY_UNSPECIFIED', ...ASSESSED_CATEGORIES, ...NOT_ASSESSED_CATEGORIES]);
 const THRESHOLDS = new Set([
   'HARM_BLOCK_THRESHOLD_UNSPECIFIED',
   'BLOCK_LOW_AND_ABOVE',
