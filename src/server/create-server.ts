@@ -28,7 +28,8 @@ import { createFileRoutes } from './routes/files.js';
 import { createGenerateRoutes } from './routes/generate.js';
 import { createModelRoutes } from './routes/models.js';
 import { createUploadRoutes } from './routes/upload.js';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { SUPPORTED_FORMATS_TEXT, sniffImageFormat } from '../media/sniff.js';
 
 export interface ServerOptions {
   logger?: Logger;
@@ -69,18 +70,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     meta,
     limits: config.limits,
     logger,
-    inspect: async (filePath, declaredMimeType) => {
-      try {
-        const info = await validateImage(await readFile(filePath), {
-          declaredMimeType,
-          partLabel: 'the uploaded file',
-          maxPixels: config.limits.maxPixels,
-        });
-        return { ok: true, mimeType: info.mimeType };
-      } catch (err) {
-        return { ok: false, message: (err as Error).message };
-      }
-    },
+    inspect: (filePath, declaredMimeType) => inspectUpload(filePath, declaredMimeType, config.limits.maxPixels),
   });
 
   const models = createModelCatalog();
@@ -146,4 +136,23 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     },
     close: () => app.close(),
   };
+}
+
+/**
+ * The Files API's ACTIVE/FAILED decision. The first bytes are sniffed before anything else,
+ * so a large upload that is not an image is refused without reading it into memory; an
+ * image is then decoded fully, so truncated data fails here rather than at first use.
+ */
+async function inspectUpload(filePath: string, declaredMimeType: string, maxPixels: number) {
+  const head = Buffer.alloc(64 * 1024);
+  const file = await open(filePath, 'r');
+  const { bytesRead } = await file.read(head, 0, head.length, 0).finally(() => file.close());
+  if (!sniffImageFormat(head.subarray(0, bytesRead)))
+    return { ok: false as const, message: `The uploaded file is not a supported image (${SUPPORTED_FORMATS_TEXT}).` };
+  try {
+    const info = await validateImage(await readFile(filePath), { declaredMimeType, partLabel: 'the uploaded file', maxPixels });
+    return { ok: true as const, mimeType: info.mimeType };
+  } catch (err) {
+    return { ok: false as const, message: (err as Error).message };
+  }
 }
