@@ -71,3 +71,18 @@ describe('offline engine edge cases', () => {
     expect(text).toContain('3600 of them are too small');
   });
 });
+
+describe("the guide's segmentation prompt, unchanged", () => {
+  it('names what it cannot recognise ("wooden and glass items") and still gives parseable ```json, never other objects', async () => {
+    const prompt =
+      'Give the segmentation masks for the wooden and glass items.\nOutput a JSON list of segmentation masks where each entry contains the 2D\nbounding box in the key "box_2d", the segmentation mask in key "mask", and\nthe text label in the key "label". Use descriptive labels.';
+    const text = await ask([{ text: prompt }, inline('dog.jpg')], { thinkingConfig: { thinkingBudget: 0 } });
+    expect(text).toMatch(/cannot recognise "wooden" and "glass"/);
+    // The guide's parse_json: everything after the line "```json", up to the next fence.
+    const lines = text.split('\n');
+    const start = lines.indexOf('```json');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const items = JSON.parse(lines.slice(start + 1).join('\n').split('```')[0]!) as unknown[];
+    expect(items).toEqual([]);
+  });
+});
