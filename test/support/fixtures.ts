@@ -77,6 +77,28 @@ export function readFixture(name: FixtureName): Buffer {
 const BOMB_SIDE = 50_000;
 const MIB = 1024 * 1024;
 
+/**
+ * Gaussian-ish grain from a fixed-seed xorshift, as a PNG: fixtures must be byte-identical on
+ * every machine (sharp's `noise` is random), or tests that look at them pass here and fail there.
+ */
+async function seededGrain(width: number, height: number, sigma: number): Promise<Buffer> {
+  const sharp = (await import('sharp')).default;
+  const noise = Buffer.alloc(width * height * 3);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < noise.length; i++) {
+    let sum = 0;
+    for (let k = 0; k < 3; k++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      sum += (x >>> 0) / 4294967296;
+    }
+    // The sum of 3 uniforms has standard deviation 0.5: scale it to sigma around 128.
+    noise[i] = Math.max(0, Math.min(255, Math.round(128 + (sum - 1.5) * 2 * sigma)));
+  }
+  return sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+}
+
 async function writeAtomically(file: string, data: Uint8Array): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, data);
@@ -279,9 +301,7 @@ function makers(): Record<(typeof GENERATED_FIXTURES)[number], Maker> {
     'photo-12mp.jpg': async (dir, file) => {
       const sharp = (await import('sharp')).default;
       const [width, height] = [4000, 3000];
-      const grain = await sharp({ create: { width, height, channels: 3, background: 'black', noise: { type: 'gaussian', mean: 128, sigma: 18 } } })
-        .png({ compressionLevel: 0 })
-        .toBuffer();
+      const grain = await seededGrain(width, height, 18);
       const jpg = await sharp(path.join(dir, 'kite.jpg'))
         .resize(width, height, { fit: 'fill' })
         .composite([{ input: grain, blend: 'overlay' }])
@@ -293,9 +313,7 @@ function makers(): Record<(typeof GENERATED_FIXTURES)[number], Maker> {
     'big.png': async (dir, file) => {
       const sharp = (await import('sharp')).default;
       const [width, height] = [2048, 1536];
-      const noise = await sharp({ create: { width, height, channels: 3, background: 'black', noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
-        .png({ compressionLevel: 0 })
-        .toBuffer();
+      const noise = await seededGrain(width, height, 60);
       const png = await sharp(path.join(dir, 'dog.jpg'))
         .resize(width, height, { fit: 'fill' })
         .composite([{ input: noise, blend: 'overlay' }])
