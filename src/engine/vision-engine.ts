@@ -99,6 +99,7 @@ export class VisionEngine implements Engine {
           colours: dominantColours(thumb),
           brightness: meanBrightness(thumb),
           hash: image.hash,
+          ...(image.camera ? { camera: image.camera } : {}),
           ...(looked ? {} : { notLooked: tiny ? ('tiny' as const) : ('limit' as const) }),
           ...(wantObjectColours ? { objectColours: await Promise.all(objects.map((o) => boxColours(image, o.box))) } : {}),
         };

@@ -37,6 +37,7 @@
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { MediaError } from './errors.js';
+import { cameraFacts, type CameraFacts } from './exif.js';
 import { decodeHevcHeif } from './heic.js';
 import {
   type ImageFormat,
@@ -82,6 +83,8 @@ export interface ImageInfo {
   pages: number;
   /** Size of the original bytes. */
   bytes: number;
+  /** Camera, time, lens and place from the EXIF block, when it has any. */
+  camera?: CameraFacts;
 }
 
 /**
@@ -211,6 +214,10 @@ async function readHeader(bytes: Buffer, opts: DecodeOptions): Promise<Header> {
       colourSpace: space,
       pages: meta.pages ?? 1,
       bytes: bytes.length,
+      ...(() => {
+        const camera = cameraFacts(meta.exif);
+        return camera ? { camera } : {};
+      })(),
     },
   };
 }

@@ -144,7 +144,10 @@ function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many
   if (text) out.push(say.textReads(text, lang));
   if (detail === 'detailed' || g.length === 0) {
     out.push(colourPhrase(img, lang));
-    if (detail === 'detailed') out.push(say.dims(img.width, img.height, img.format.toUpperCase(), lang));
+    if (detail === 'detailed') {
+      out.push(say.dims(img.width, img.height, img.format.toUpperCase(), lang));
+      out.push(...cameraSentences(img, lang));
+    }
   }
   return out;
 }
@@ -336,4 +339,15 @@ function people(facts: RequestFacts, lang: Lang): Answer {
     });
   }
   return { sentences, data: facts.images.length > 1 ? data : data[0] };
+}
+
+/** What the EXIF block says about the camera, the time and the place, in words. */
+function cameraSentences(img: ImageFacts, lang: Lang): string[] {
+  const c = img.camera;
+  if (!c) return [];
+  const when = c.taken?.replace('T', ' ');
+  const model = c.model && c.make && !c.model.toLowerCase().startsWith(c.make.toLowerCase()) ? `${c.make} ${c.model}` : (c.model ?? c.make);
+  const out = model ? [say.camera(model, when, lang)] : when ? [say.takenOn(when, lang)] : [];
+  if (c.gps) out.push(say.place(c.gps.latitude, c.gps.longitude, lang));
+  return out;
 }

@@ -1,5 +1,6 @@
 /** Everything measured about the images of one request: the composer's only input. */
 import type { DominantColour } from '../../vision/colors.js';
+import type { CameraFacts } from '../../media/exif.js';
 import type { ImageDifference } from '../../vision/diff.js';
 import type { DetectedObject, ObjectMask, PersonFace, PersonPose, ReadLine } from '../../vision/analysis.js';
 
@@ -17,6 +18,8 @@ export interface ImageFacts {
   colours: DominantColour[];
   brightness: number;
   hash: string;
+  /** Camera facts from EXIF (make, model, when, lens, where). */
+  camera?: CameraFacts;
   /** Why the models did not look at this image: too small to hold objects, or past the per-request limit. */
   notLooked?: 'tiny' | 'limit';
   /** Dominant colours inside each object's box, same order as `objects`. */

@@ -134,6 +134,15 @@ export const say = {
       '臉、表情和姿勢需要人物模型，但它沒有載入（啟動時不要加 --no-people）。',
       '脸、表情和姿势需要人物模型，但它没有加载（启动时不要加 --no-people）。',
     )[lang],
+  camera: (what: string, when: string | undefined, lang: Lang) =>
+    t(
+      `It was taken with a ${what}${when ? ` on ${when}` : ''}.`,
+      `這張照片用 ${what} 拍攝${when ? `，時間是 ${when}` : ''}。`,
+      `这张照片用 ${what} 拍摄${when ? `，时间是 ${when}` : ''}。`,
+    )[lang],
+  takenOn: (when: string, lang: Lang) => t(`It was taken on ${when}.`, `拍攝時間是 ${when}。`, `拍摄时间是 ${when}。`)[lang],
+  place: (lat: number, lon: number, lang: Lang) =>
+    t(`Its GPS position is ${lat.toFixed(5)}, ${lon.toFixed(5)}.`, `GPS 位置是 ${lat.toFixed(5)}, ${lon.toFixed(5)}。`, `GPS 位置是 ${lat.toFixed(5)}, ${lon.toFixed(5)}。`)[lang],
   noImage: (lang: Lang) =>
     t('There is no image in this request; Ocellus answers questions about images.', '這個請求中沒有圖片；Ocellus 回答關於圖片的問題。', '这个请求中没有图片；Ocellus 回答关于图片的问题。')[lang],
 };
