@@ -21,7 +21,7 @@ import { createGenerateService } from '../generate/service.js';
 import type { ImageSource } from '../generate/inputs.js';
 import { inspectImage, validateImage } from '../media/decode.js';
 import { ImageCache } from '../media/image-cache.js';
-import { GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
+import { CachedTextTokenCounter, GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
 import { SchemaValidators } from '../wire/schema.js';
 import { buildApp } from './app.js';
 import { createFileRoutes } from './routes/files.js';
@@ -51,10 +51,11 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const textTokens =
+  const baseTokens =
     opts.textTokens ??
     new GemmaTextTokenCounter({ onLoadError: (err) => logger.warn({ err }, 'Gemma tokenizer unavailable; text tokens are estimated') });
-  if (textTokens instanceof GemmaTextTokenCounter) void textTokens.load();
+  if (baseTokens instanceof GemmaTextTokenCounter) void baseTokens.load();
+  const textTokens = new CachedTextTokenCounter(baseTokens);
 
   const cache = new ImageCache();
   const images: ImageSource = {

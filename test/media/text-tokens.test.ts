@@ -52,3 +52,20 @@ describe('fallback estimate', () => {
     expect(onLoadError).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('CachedTextTokenCounter', () => {
+  it('returns the inner counts, counting each short text once, and evicts the oldest', async () => {
+    const { CachedTextTokenCounter } = await import('../../src/media/text-tokens.js');
+    let calls = 0;
+    const inner = { count: (t: string) => (calls++, t.length) };
+    const c = new CachedTextTokenCounter(inner, 2, 10);
+    expect([c.count('abc'), c.count('abc'), c.count('de')]).toEqual([3, 3, 2]);
+    expect(calls).toBe(2);
+    c.count('fgh'); // evicts 'abc'
+    c.count('abc');
+    expect(calls).toBe(4);
+    c.count('x'.repeat(11)); // too long to keep
+    c.count('x'.repeat(11));
+    expect(calls).toBe(6);
+  });
+});
