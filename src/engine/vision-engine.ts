@@ -75,6 +75,7 @@ export class VisionEngine implements Engine {
     const needs = needsOf(plan, this.deps.capabilities, prompt);
     const side = needs.ocr ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
     const wantObjectColours = plan.task.kind === 'colour';
+    const thumbs: RawImage[] = new Array(images.length);
     // Thumbnails of thousands of images at once would hold them all in flight; a few at a time.
     const facts = await mapLimit(
       images,
@@ -86,6 +87,7 @@ export class VisionEngine implements Engine {
           looked && Object.keys(needs).length ? this.deps.analyse(await shrink(image, side), needs, signal) : Promise.resolve<Analysis>({ times: {} }),
           thumbnail(image, GRID, GRID),
         ]);
+        if (plan.task.kind === 'compare') thumbs[i] = thumb; // reused by the pairwise comparison below
         const objects = analysis.objects ?? [];
         return {
           index: i + 1,
@@ -107,7 +109,6 @@ export class VisionEngine implements Engine {
     );
     const differences: PairFacts[] = [];
     if (plan.task.kind === 'compare') {
-      const thumbs = await Promise.all(images.map((img) => thumbnail(img, GRID, GRID)));
       for (let i = 0; i + 1 < images.length; i++) {
         differences.push({
           images: [i + 1, i + 2],
