@@ -42,3 +42,10 @@ describe('camera facts from EXIF', () => {
     expect(a.sentences).toContain('It was taken with a Canon EOS 5D on 2019-05-01 10:20:30.');
   });
 });
+
+describe("dog.jpg's own EXIF (a real camera file)", () => {
+  it('names the camera and the time it was taken', async () => {
+    const info = await inspectImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    expect(info.camera).toMatchObject({ make: 'Canon', model: 'Canon PowerShot S95', taken: '2014-09-19T16:08:30' });
+  });
+});
