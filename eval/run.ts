@@ -54,11 +54,13 @@ function report(r: EvalResult, seconds: number): string {
   if (r.ocr) {
     lines.push(
       '',
-      '## Text reading (rendered text, tesseract.js)',
+      '## Text reading (rendered text: English via tesseract.js, Chinese via PP-OCRv4, chosen by the prompt)',
       '',
       '| sample | reference | read | character accuracy |',
       '|---|---|---|---|',
       ...r.ocr.map((o) => `| ${o.name} | ${o.text} | ${o.read} | ${pct(o.accuracy)} |`),
+      '',
+      'Character accuracy ignores spaces for Chinese, which is written without them.',
     );
   }
   return `${lines.join('\n')}\n`;

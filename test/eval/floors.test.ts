@@ -26,7 +26,8 @@ describe('quality floors of the offline engine', () => {
     expect(r.masks!.meanIou).toBeGreaterThanOrEqual(0.85);
   });
 
-  it('reads rendered English text with ≥ 95% character accuracy', () => {
+  it('reads rendered English (tesseract) and Chinese (PP-OCRv4) text with ≥ 95% character accuracy', () => {
+    expect(r.ocr!.map((o) => o.name)).toEqual(expect.arrayContaining(['traditional', 'simplified']));
     for (const o of r.ocr!) expect(o.accuracy, `${o.name}: "${o.read}"`).toBeGreaterThanOrEqual(0.95);
   });
 });
