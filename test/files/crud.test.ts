@@ -1,18 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectOfKey } from '../../src/server/auth.js';
-import { fakeInspect, filesUnder, harness, KEY_A, KEY_B, removeDir, type Harness } from './helpers.js';
+import { harnessPerTest, fakeInspect, filesUnder, harness, KEY_A, KEY_B, type Harness } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(opts: Parameters<typeof harness>[0] = {}): Promise<Harness> {
-  const h = await harness({ inspect: fakeInspect, ...opts });
-  cleanups.push(() => removeDir(h.dataDir));
-  cleanups.push(() => h.close());
-  return h;
-}
+const { setup, onCleanup } = harnessPerTest({ inspect: fakeInspect });
 
 async function upload(h: Harness, name?: string, key = KEY_A, bytes = Buffer.from('pretend png bytes')): Promise<any> {
   const res = await h.app.inject({
@@ -135,7 +125,7 @@ describe('restart', () => {
     first.meta.updateFile(project, 'crashed', { state: 'PROCESSING', mimeType: 'image/png' });
     await first.close();
     const second = await harness({ dataDir: first.dataDir, inspect: async () => ({ ok: true, mimeType: 'image/gif' }) });
-    cleanups.push(() => second.close());
+    onCleanup(() => second.close());
     await expect(second.files.openForGeneration(project, f.uri)).resolves.toMatchObject({ mimeType: 'image/gif' });
     expect((await get(second, `/v1beta/${f.name}`)).json()).toMatchObject({ state: 'ACTIVE', mimeType: 'image/gif' });
   });

@@ -4,11 +4,12 @@
  * and decodes the image with sharp (so a truncated or garbage "image" fails).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig, type Limits } from '../../src/config.js';
@@ -117,19 +118,7 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Every regular file under `dir` (relative paths). */
-export function filesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = path.join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out;
-}
+export { filesUnder } from '../support/server.js';
 
 /** A valid PNG of random noise, uncompressed (so its size is about w*h*3). */
 export async function noisePng(width: number, height: number): Promise<Buffer> {
@@ -170,4 +159,24 @@ export async function startResumable(
   const url = res.headers['x-goog-upload-url'] as string;
   const u = new URL(url);
   return { url, pathAndQuery: u.pathname + u.search, uploadId: u.searchParams.get('upload_id')! };
+}
+
+/**
+ * Per-test harnesses for a test file: `setup()` builds one and everything registered is
+ * closed and removed after each test, newest first.
+ */
+export function harnessPerTest(defaults: Parameters<typeof harness>[0] = {}) {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    async setup(opts: Parameters<typeof harness>[0] = {}): Promise<Harness> {
+      const h = await harness({ ...defaults, ...opts });
+      cleanups.push(() => removeDir(h.dataDir));
+      cleanups.push(() => h.close());
+      return h;
+    },
+    onCleanup: (c: () => Promise<void> | void) => void cleanups.push(c),
+  };
 }

@@ -5,18 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import { filesUnder, harness, KEY_A, noisePng, removeDir, startResumable, type Harness } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { harnessPerTest, filesUnder, harness, KEY_A, noisePng, startResumable, type Harness } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { setup } = harnessPerTest();
 
 async function listening(opts: Parameters<typeof harness>[0] = {}): Promise<{ h: Harness; port: number }> {
-  const h = await harness(opts);
-  cleanups.push(() => removeDir(h.dataDir));
-  cleanups.push(() => h.close());
+  const h = await setup(opts);
   await h.app.listen({ port: 0, host: '127.0.0.1' });
   const addr = h.app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');

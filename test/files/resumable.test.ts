@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectOfKey } from '../../src/server/auth.js';
 import {
+  harnessPerTest,
   filesUnder,
   harness,
   KEY_A,
@@ -16,17 +17,7 @@ import {
   type Harness,
 } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(opts: Parameters<typeof harness>[0] = {}): Promise<Harness> {
-  const h = await harness(opts);
-  cleanups.push(() => removeDir(h.dataDir));
-  cleanups.push(() => h.close());
-  return h;
-}
+const { setup, onCleanup } = harnessPerTest();
 
 const chunk = (h: Harness, pathAndQuery: string, command: string, offset: number | undefined, body: Buffer, headers: Record<string, string> = {}) =>
   h.app.inject({
@@ -393,7 +384,7 @@ describe('resumable upload', () => {
 
   it('survives a restart: files stay, and an open session resumes with the right sha256', async () => {
     const dataDir = tempDir();
-    cleanups.push(() => removeDir(dataDir));
+    onCleanup(() => removeDir(dataDir));
     const png = await noisePng(100, 80);
     let h = await harness({ dataDir });
     const done = await startResumable(h.app, { length: png.length, mimeType: 'image/png' });
@@ -406,7 +397,7 @@ describe('resumable upload', () => {
     await h.close();
 
     h = await harness({ dataDir });
-    cleanups.push(() => h.close());
+    onCleanup(() => h.close());
     const got = await h.app.inject({ method: 'GET', url: `/v1beta/${kept.name}`, headers: { 'x-goog-api-key': KEY_A } });
     expect(got.statusCode).toBe(200);
     expect(got.json()).toEqual(kept);

@@ -1,18 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { projectOfKey } from '../../src/server/auth.js';
-import { filesUnder, harness, KEY_A, noisePng, removeDir, sha256Base64, smallJpeg, startResumable, type Harness } from './helpers.js';
+import { harnessPerTest, filesUnder, KEY_A, noisePng, sha256Base64, smallJpeg, startResumable, type Harness } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(opts: Parameters<typeof harness>[0] = {}): Promise<Harness> {
-  const h = await harness(opts);
-  cleanups.push(() => removeDir(h.dataDir));
-  cleanups.push(() => h.close());
-  return h;
-}
+const { setup } = harnessPerTest();
 
 const onlyDb = (h: Harness) => filesUnder(h.dataDir).filter((f) => !f.startsWith('ocellus.db'));
 
