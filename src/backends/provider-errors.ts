@@ -1,0 +1,90 @@
+/**
+ * Provider failures as Gemini statuses, in one place, so every backend fails the same way:
+ * unreachable → 503 UNAVAILABLE with Retry-After, upstream 429 → 429 RESOURCE_EXHAUSTED,
+ * too slow → 504 DEADLINE_EXCEEDED, an upstream 4xx → 400 naming the provider. Never a
+ * hang, never a 500 with a stack.
+ */
+import { ApiError, type CanonicalStatus } from '../server/errors.js';
+
+/** Marks errors the router may answer by trying the next provider. */
+export class ProviderError extends ApiError {
+  constructor(
+    httpStatus: number,
+    status: CanonicalStatus,
+    message: string,
+    readonly provider: string,
+    /** Whether another provider might succeed where this one failed. */
+    readonly retryable: boolean,
+    headers: Record<string, string> = {},
+    details: unknown[] = [],
+  ) {
+    super(httpStatus, status, message, details, headers);
+    this.name = 'ProviderError';
+  }
+}
+
+const retryInfo = (seconds: number) => [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${seconds}s` }];
+
+export const providerUnreachable = (provider: string, where: string, cause: string, retryAfterSeconds = 5): ProviderError =>
+  new ProviderError(
+    503,
+    'UNAVAILABLE',
+    `The model provider "${provider}" at ${where} is unreachable (${cause}). Start it, or route this model elsewhere in the routing file.`,
+    provider,
+    true,
+    { 'Retry-After': String(retryAfterSeconds) },
+    retryInfo(retryAfterSeconds),
+  );
+
+export const providerTimedOut = (provider: string, ms: number): ProviderError =>
+  new ProviderError(504, 'DEADLINE_EXCEEDED', `The model provider "${provider}" did not answer within ${ms} ms.`, provider, true);
+
+export const providerRateLimited = (provider: string, message: string, retryAfterSeconds?: number): ProviderError =>
+  new ProviderError(
+    429,
+    'RESOURCE_EXHAUSTED',
+    `The model provider "${provider}" is rate limited: ${message}`,
+    provider,
+    true,
+    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
+    retryAfterSeconds === undefined ? [] : retryInfo(retryAfterSeconds),
+  );
+
+export const providerFailed = (provider: string, message: string, retryAfterSeconds = 1): ProviderError =>
+  new ProviderError(
+    503,
+    'UNAVAILABLE',
+    `The model provider "${provider}" failed: ${message}`,
+    provider,
+    true,
+    { 'Retry-After': String(retryAfterSeconds) },
+    retryInfo(retryAfterSeconds),
+  );
+
+/** The provider refused the request itself (4xx other than 429): another provider would likely refuse too. */
+export const providerRejected = (provider: string, httpStatus: number, message: string): ProviderError =>
+  new ProviderError(
+    400,
+    httpStatus === 403 || httpStatus === 401 ? 'FAILED_PRECONDITION' : 'INVALID_ARGUMENT',
+    `The model provider "${provider}" rejected the request (HTTP ${httpStatus}): ${message}`,
+    provider,
+    false,
+  );
+
+/** Seconds from a Retry-After header (delta seconds or an HTTP date), if usable. */
+export function retryAfterSeconds(header: string | null | undefined, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const s = Number(header);
+  if (Number.isFinite(s) && s >= 0) return Math.ceil(s);
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** An HTTP answer that is not 2xx, as the provider error it stands for. */
+export function providerHttpError(provider: string, status: number, message: string, retryAfter?: string | null): ProviderError {
+  const after = retryAfterSeconds(retryAfter);
+  if (status === 429) return providerRateLimited(provider, message, after);
+  if (status === 408 || status === 504) return providerTimedOut(provider, 0);
+  if (status >= 500) return providerFailed(provider, `HTTP ${status}: ${message}`, after ?? 1);
+  return providerRejected(provider, status, message);
+}
