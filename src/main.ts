@@ -1,54 +1,11 @@
-/** The `ocellus` command line: `ocellus serve [flags]`. */
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type ConfigFlags } from './config.js';
-import { createServer } from './server/create-server.js';
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
+/** The `ocellus` command line: one parser, each subcommand in src/cli/. */
+import { Command } from 'commander';
+import { ConfigError } from './config.js';
+import { registerServe } from './cli/serve.js';
 
 export function buildCli(): Command {
   const program = new Command('ocellus').description('Self-hosted image understanding behind the Gemini API');
-
-  program
-    .command('serve')
-    .description('start the HTTP server')
-    .addOption(new Option('--port <n>', 'port to listen on (OCELLUS_PORT, default 8080)'))
-    .addOption(new Option('--host <addr>', 'address to bind (OCELLUS_HOST, default 127.0.0.1)'))
-    .addOption(new Option('--data-dir <dir>', 'where files and metadata live (OCELLUS_DATA_DIR, default ./data)'))
-    .addOption(new Option('--public-url <url>', 'externally visible base URL, for upload URLs and file URIs (OCELLUS_PUBLIC_URL)'))
-    .addOption(new Option('--api-key <key>', 'accept this API key; repeatable (OCELLUS_API_KEYS=k1,k2). None: open').argParser(collect))
-    .addOption(new Option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (OCELLUS_LOG_LEVEL)'))
-    .addOption(new Option('--max-request-bytes <n>', 'largest JSON request body (OCELLUS_MAX_REQUEST_BYTES, default 20 MiB)'))
-    .addOption(new Option('--max-file-bytes <n>', 'largest uploaded file (OCELLUS_MAX_FILE_BYTES, default 2 GiB)'))
-    .addOption(new Option('--max-project-bytes <n>', 'file storage per API key (OCELLUS_MAX_PROJECT_BYTES, default 20 GiB)'))
-    .addOption(new Option('--max-images <n>', 'images per request (OCELLUS_MAX_IMAGES, default 3600)'))
-    .addOption(new Option('--max-pixels <n>', 'pixels per image, the decompression-bomb guard (OCELLUS_MAX_PIXELS, default 100000000)'))
-    .addOption(new Option('--file-ttl-hours <h>', 'how long uploaded files live (OCELLUS_FILE_TTL_HOURS, default 48)'))
-    .addOption(new Option('--engine <name>', 'vision (offline models) or measurements (no models) (OCELLUS_ENGINE, default vision)'))
-    .addOption(new Option('--detector <id>', 'centernet | ssd-mobilenet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default centernet)'))
-    .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
-    .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
-    .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))
-    .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
-    .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
-    .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
-    .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
-    .action(async (_flags: ConfigFlags, command: Command) => {
-      // Only what was typed counts as a flag; defaults must not hide the environment.
-      const flags = Object.fromEntries(
-        Object.entries(command.opts()).filter(([k]) => command.getOptionValueSource(k) === 'cli'),
-      ) as ConfigFlags;
-      const config = loadConfig(flags);
-      const server = await createServer(config);
-      const address = await server.listen();
-      server.app.log.info({ address, dataDir: config.dataDir }, `Ocellus listening on ${address}`);
-      const shutdown = (signal: string) => {
-        server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-        void server.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-    });
-
+  registerServe(program);
   return program;
 }
 
