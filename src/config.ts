@@ -46,6 +46,21 @@ export interface VisionConfig {
   warm: boolean;
 }
 
+export interface ProvidersConfig {
+  /** Routing file (YAML or JSON): providers and per-model routes. */
+  routesFile: string | undefined;
+  /** Quick setup without a file: an OpenAI-compatible vision server routed before the offline engine. */
+  openai: { baseUrl: string; model: string; apiKey: string | undefined } | undefined;
+  /** Quick setup without a file: upstream Gemini with the operator's key, routed before the offline engine. */
+  gemini: { apiKey: string; baseUrl: string | undefined } | undefined;
+  /** Where `ocellus pull` puts hub models and hub providers load them from. */
+  modelsDir: string;
+  /** Most bytes of hub model weights kept loaded at once; the least recently used is unloaded past it. */
+  hubMemoryBytes: number;
+  /** Default per-provider deadline for the first byte and between streamed pieces. */
+  timeoutMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -57,6 +72,7 @@ export interface Config {
   logLevel: string;
   limits: Limits;
   vision: VisionConfig;
+  providers: ProvidersConfig;
 }
 
 /** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
@@ -82,6 +98,15 @@ export interface ConfigFlags {
   visionThreads?: string | number;
   visionQueue?: string | number;
   warm?: boolean;
+  routes?: string;
+  openaiUrl?: string;
+  openaiModel?: string;
+  openaiApiKey?: string;
+  geminiApiKey?: string;
+  geminiUrl?: string;
+  modelsDir?: string;
+  hubMemoryMb?: string | number;
+  providerTimeoutMs?: string | number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -119,6 +144,15 @@ const schema = z.object({
   visionThreads: positiveInt('vision threads'),
   visionQueue: z.coerce.number().int().min(0),
   warm: z.boolean(),
+  routes: z.string().min(1).optional(),
+  openaiUrl: z.url({ error: 'OpenAI-compatible URL must be an absolute http(s) URL' }).optional(),
+  openaiModel: z.string().min(1).optional(),
+  openaiApiKey: z.string().optional(),
+  geminiApiKey: z.string().min(1).optional(),
+  geminiUrl: z.url({ error: 'Gemini upstream URL must be an absolute http(s) URL' }).optional(),
+  modelsDir: z.string().min(1),
+  hubMemoryMb: positiveInt('hub memory MB'),
+  providerTimeoutMs: positiveInt('provider timeout ms'),
 });
 
 const bool = (v: string | undefined): boolean | undefined =>
@@ -159,6 +193,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
+    routes: flags.routes ?? env.OCELLUS_ROUTES,
+    openaiUrl: flags.openaiUrl ?? env.OCELLUS_OPENAI_URL,
+    openaiModel: flags.openaiModel ?? env.OCELLUS_OPENAI_MODEL,
+    openaiApiKey: flags.openaiApiKey ?? env.OCELLUS_OPENAI_API_KEY,
+    geminiApiKey: flags.geminiApiKey ?? env.OCELLUS_GEMINI_API_KEY,
+    geminiUrl: flags.geminiUrl ?? env.OCELLUS_GEMINI_URL,
+    modelsDir: pick(flags.modelsDir, 'OCELLUS_MODELS_DIR', defaultModelsDir(env)),
+    hubMemoryMb: pick(flags.hubMemoryMb, 'OCELLUS_HUB_MEMORY_MB', 8192),
+    providerTimeoutMs: pick(flags.providerTimeoutMs, 'OCELLUS_PROVIDER_TIMEOUT_MS', 120_000),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -166,6 +209,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     throw new ConfigError(`invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const c = parsed.data;
+  if (c.openaiUrl && !c.openaiModel) throw new ConfigError('invalid configuration: --openai-url needs --openai-model (the served model name)');
   return {
     port: c.port,
     host: c.host,
@@ -194,5 +238,19 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       maxQueue: c.visionQueue,
       warm: c.warm,
     },
+    providers: {
+      routesFile: c.routes ? path.resolve(c.routes) : undefined,
+      openai: c.openaiUrl ? { baseUrl: c.openaiUrl.replace(/\/+$/, ''), model: c.openaiModel!, apiKey: c.openaiApiKey } : undefined,
+      gemini: c.geminiApiKey ? { apiKey: c.geminiApiKey, baseUrl: c.geminiUrl?.replace(/\/+$/, '') } : undefined,
+      modelsDir: path.resolve(c.modelsDir),
+      hubMemoryBytes: c.hubMemoryMb * MiB,
+      timeoutMs: c.providerTimeoutMs,
+    },
   };
+}
+
+/** `~/.cache/ocellus/models` (or under XDG_CACHE_HOME), shared by `ocellus pull` and the server. */
+function defaultModelsDir(env: Env): string {
+  const cache = env.XDG_CACHE_HOME ?? path.join(env.HOME ?? '.', '.cache');
+  return path.join(cache, 'ocellus', 'models');
 }

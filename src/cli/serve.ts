@@ -35,6 +35,15 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
+    .addOption(new Option('--routes <file>', 'routing file (YAML/JSON): providers and which serve each capability per model (OCELLUS_ROUTES)'))
+    .addOption(new Option('--openai-url <url>', 'an OpenAI-compatible vision server, e.g. http://127.0.0.1:11434/v1, tried before the offline engine (OCELLUS_OPENAI_URL)'))
+    .addOption(new Option('--openai-model <name>', 'the model that server serves, e.g. qwen2.5vl:7b (OCELLUS_OPENAI_MODEL)'))
+    .addOption(new Option('--openai-api-key <key>', 'key for that server, if it wants one (OCELLUS_OPENAI_API_KEY)'))
+    .addOption(new Option('--gemini-api-key <key>', 'forward to upstream Gemini with this key, before the offline engine (OCELLUS_GEMINI_API_KEY)'))
+    .addOption(new Option('--gemini-url <url>', 'upstream Gemini base URL (OCELLUS_GEMINI_URL, default https://generativelanguage.googleapis.com)'))
+    .addOption(new Option('--models-dir <dir>', 'where pulled hub models live (OCELLUS_MODELS_DIR, default ~/.cache/ocellus/models)'))
+    .addOption(new Option('--hub-memory-mb <n>', 'most MB of hub model weights loaded at once (OCELLUS_HUB_MEMORY_MB, default 8192)'))
+    .addOption(new Option('--provider-timeout-ms <n>', 'deadline for a provider\'s first byte and between streamed pieces (OCELLUS_PROVIDER_TIMEOUT_MS, default 120000)'))
     .action(async (_flags: ConfigFlags, command: Command) => {
       const flags = typedFlags<ConfigFlags>(command);
       const config = loadConfig(flags);
