@@ -76,7 +76,8 @@ const model = createModelCatalog().find('gemini-2.5-flash')!;
 
 async function ask(engine: VisionEngine, image: DecodedImage, prompt: string): Promise<string> {
   const parts: InputPart[] = [{ kind: 'image', label: 'eval', image }, { kind: 'text', text: prompt }];
-  const request: EngineRequest = { model, turns: [{ role: 'user', parts }], output: { mimeType: 'text/plain' }, signal: new AbortController().signal };
+  const wire = { contents: [{ role: 'user', parts: [{ text: prompt }] }] };
+  const request: EngineRequest = { model, project: 'eval', wire, turns: [{ role: 'user', parts }], output: { mimeType: 'text/plain' }, signal: new AbortController().signal };
   let text = '';
   for await (const piece of engine.generate(request)) text += piece;
   return text;

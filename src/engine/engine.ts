@@ -6,6 +6,7 @@
 import type { DecodedImage } from '../media/decode.js';
 import type { ModelEntry } from './models.js';
 import type { SafetyRating } from '../vision/analysis.js';
+import type { GenerateContentRequest } from '../wire/request.js';
 
 export type InputPart =
   | { kind: 'text'; text: string }
@@ -34,10 +35,21 @@ export interface OutputFormat {
 
 export interface EngineRequest {
   model: ModelEntry;
+  /** Who asks (the API key's project): providers that read stored files need it. */
+  project: string;
+  /** The request as parsed from the wire, camelCase: for providers that forward it whole. */
+  wire: GenerateContentRequest;
   turns: InputTurn[];
   systemInstruction?: string;
   output: OutputFormat;
   signal: AbortSignal;
+  /** Real token usage or a finish reason, from engines that forward to a model that reports them. */
+  report?(r: EngineReport): void;
+}
+
+export interface EngineReport {
+  usage?: { promptTokenCount?: number; candidatesTokenCount?: number; thoughtsTokenCount?: number };
+  finishReason?: string;
 }
 
 export interface Engine {

@@ -9,7 +9,8 @@
  *    them the way Gemini writes them, so `box_2d` is always 0..1000 [ymin, xmin, ymax, xmax]
  *    whatever convention the model answered in.
  */
-import type { EngineRequest } from './engine.js';
+import type { Logger } from 'pino';
+import type { EngineReport, EngineRequest } from './engine.js';
 import type { Plan, Task } from './planner.js';
 import type { NormBox, ReadLine } from '../vision/analysis.js';
 
@@ -34,11 +35,7 @@ export function capabilityOf(task: Task): Capability {
 }
 
 /** Token counts a provider measured itself; they replace Ocellus's own estimate in usageMetadata. */
-export interface ProviderUsage {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  thoughtsTokenCount?: number;
-}
+export type ProviderUsage = NonNullable<EngineReport['usage']>;
 
 export interface ProviderContext extends EngineRequest {
   plan: Plan;
@@ -46,7 +43,16 @@ export interface ProviderContext extends EngineRequest {
   /** The user's words of the last turn. */
   prompt: string;
   /** Called by providers that know the real token usage or a finish reason (MAX_TOKENS, SAFETY…). */
-  report(r: { usage?: ProviderUsage; finishReason?: string }): void;
+  report(r: EngineReport): void;
+}
+
+/** What every provider factory is handed. */
+export interface ProviderDeps {
+  logger: Logger;
+  /** Deadline for the first byte and between streamed pieces, unless the spec sets its own. */
+  timeoutMs: number;
+  /** Replaceable for tests; the global fetch otherwise. */
+  fetch?: typeof fetch;
 }
 
 /** What to look for: a phrase ("the wooden and glass items"), or every prominent object when `all`. */

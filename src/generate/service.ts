@@ -5,7 +5,7 @@
  * client error fails in `prepare`, before the first byte of a stream is written.
  */
 import type { Limits } from '../config.js';
-import type { Engine, InputTurn, OutputFormat } from '../engine/engine.js';
+import type { Engine, EngineReport, InputTurn, OutputFormat } from '../engine/engine.js';
 import type { ModelCatalog, ModelEntry } from '../engine/models.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
 import { ApiError, invalidArgument, notFound } from '../server/errors.js';
@@ -35,6 +35,7 @@ export interface GenerateServiceDeps {
 }
 
 export interface PreparedGeneration {
+  project: string;
   model: ModelEntry;
   request: GenerateContentRequest;
   turns: InputTurn[];
@@ -114,18 +115,21 @@ export function createGenerateService(deps: GenerateServiceDeps) {
       mimeType: request.generationConfig?.responseMimeType ?? 'text/plain',
       ...(jsonSchema ? { jsonSchema } : {}),
     };
-    return { model, request, turns, promptUsage, output };
+    return { project, model, request, turns, promptUsage, output };
   }
 
   /** The engine's answer for one candidate, checked against the requested format. */
-  async function* answer(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<string> {
+  async function* answer(p: PreparedGeneration, signal: AbortSignal, report: (r: EngineReport) => void): AsyncGenerator<string> {
     const systemInstruction = p.request.systemInstruction?.parts.map((x) => x.text ?? '').join('\n');
     const pieces = deps.engine.generate({
       model: p.model,
+      project: p.project,
+      wire: p.request,
       turns: p.turns,
       ...(systemInstruction ? { systemInstruction } : {}),
       output: p.output,
       signal,
+      report,
     });
     if (p.output.mimeType === 'text/plain') {
       yield* pieces;
@@ -158,8 +162,18 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     const safety = rateSafety(p, signal);
     safety.catch(() => undefined);
     for (let index = 0; index < count; index++) {
+      // A provider that forwards to a real model knows its token counts and finish reason; they win over our estimate.
+      let reported: EngineReport = {};
+      const report = (r: EngineReport) => {
+        reported = { usage: { ...reported.usage, ...r.usage }, finishReason: r.finishReason ?? reported.finishReason };
+      };
+      const usageNow = () => {
+        const u = reported.usage;
+        const base = usageMetadata(u?.promptTokenCount !== undefined ? { ...p.promptUsage, total: u.promptTokenCount } : p.promptUsage, u?.candidatesTokenCount ?? outputTokens);
+        return u?.thoughtsTokenCount ? { ...base, thoughtsTokenCount: u.thoughtsTokenCount, totalTokenCount: base.totalTokenCount + u.thoughtsTokenCount } : base;
+      };
       const limited = limitOutput(
-        answer(p, signal),
+        answer(p, signal, report),
         {
           stopSequences: p.request.generationConfig?.stopSequences,
           maxOutputTokens: p.request.generationConfig?.maxOutputTokens,
@@ -171,7 +185,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
       // straddle a piece boundary may count once more, as in any streamed count.
       const chunk = (piece: string, finishReason?: string): GenerateContentResponse => ({
         candidates: [candidate(index, piece, finishReason)],
-        usageMetadata: usageMetadata(p.promptUsage, outputTokens),
+        usageMetadata: usageNow(),
         modelVersion: p.model.id,
         responseId,
       });
@@ -198,7 +212,8 @@ export function createGenerateService(deps: GenerateServiceDeps) {
         outputTokens += deps.text.count(r.value);
         held = r.value;
       }
-      yield withRatings(chunk(held ?? '', limited.finishReason()));
+      const localFinish = limited.finishReason();
+      yield withRatings(chunk(held ?? '', localFinish === 'STOP' && reported.finishReason ? reported.finishReason : localFinish));
     }
   }
 

@@ -3,7 +3,7 @@
  * 127.0.0.1 with an ephemeral port and a fresh temp data dir, for end-to-end tests that talk
  * to it over HTTP with the SDKs, curl or fetch. `stop()` closes it and removes the data dir.
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type ConfigFlags, type Limits } from '../../src/config.js';
@@ -17,8 +17,11 @@ export interface StartServerOptions {
   /** Limits set through the config flags (`maxRequestBytes`, `maxImages`, `maxPixels`, …). */
   flags?: Pick<
     ConfigFlags,
-    'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours' | 'engine' | 'detector' | 'segment' | 'ocr' | 'warm' | 'visionThreads'
+    | 'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours' | 'engine' | 'detector' | 'segment' | 'ocr' | 'warm' | 'visionThreads'
+    | 'openaiUrl' | 'openaiModel' | 'openaiApiKey' | 'geminiApiKey' | 'geminiUrl' | 'modelsDir' | 'hubMemoryMb' | 'providerTimeoutMs'
   >;
+  /** A routing file's content (providers and per-model routes), written into the data dir and passed as --routes. */
+  routes?: unknown;
   /** Any limit, applied over the config after flags (for the ones without a flag). */
   limits?: Partial<Limits>;
   publicUrl?: string;
@@ -44,6 +47,8 @@ let sharedTokens: GemmaTextTokenCounter | undefined;
 
 export async function startServer(opts: StartServerOptions = {}): Promise<RunningServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ocellus-e2e-'));
+  const routesFile = path.join(dataDir, 'routes.json');
+  if (opts.routes !== undefined) writeFileSync(routesFile, JSON.stringify(opts.routes, null, 2));
   const config = loadConfig(
     {
       port: 0,
@@ -55,6 +60,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Runnin
       visionThreads: 1,
       warm: false,
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+      ...(opts.routes !== undefined ? { routes: routesFile } : {}),
       ...opts.flags,
     },
     {},
