@@ -25,7 +25,7 @@ export interface ModelCatalog {
   find(name: string): ModelEntry | undefined;
 }
 
-const ENGINE_NOTE = 'Served by Ocellus on the local vision engine.';
+const ENGINE_NOTE = 'Served by Ocellus.';
 
 function entry(id: string, displayName: string, family: ModelFamily, extra: Partial<ModelEntry> = {}): ModelEntry {
   const modern = family === 'gemini-2' || family === 'gemini-3';
@@ -71,6 +71,18 @@ const FAMILY_PATTERNS: Array<[RegExp, ModelFamily]> = [
   [/^gemini-1\.5-[a-z0-9.-]+$/, 'gemini-1.5'],
   [/^gemini-1\.0-pro-vision(-[a-z0-9.-]+)?$/, 'gemini-1.0'],
 ];
+
+/**
+ * Model names a routing file adds (`qwen-vl` routed to a VLM server): served under their own
+ * name, counted like Gemini 2.x, so a client can ask for them by name.
+ */
+export function withRoutedModels(models: readonly ModelEntry[], names: readonly string[]): ModelEntry[] {
+  const catalog = createModelCatalog(models);
+  const extra = names
+    .filter((n) => n !== '*' && !catalog.find(n))
+    .map((id) => entry(id, id, 'gemini-2', { description: `Routed by the Ocellus routing file. ${ENGINE_NOTE}`, thinking: false }));
+  return [...models, ...extra];
+}
 
 export function createModelCatalog(models: readonly ModelEntry[] = DEFAULT_MODELS): ModelCatalog {
   const byId = new Map(models.map((m) => [m.id, m]));

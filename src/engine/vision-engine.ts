@@ -122,7 +122,7 @@ export class VisionEngine implements Engine {
 }
 
 /** A copy no larger than `side` on its long side, for the models. */
-async function shrink(image: DecodedImage, side: number): Promise<RawImage> {
+export async function shrink(image: DecodedImage, side: number): Promise<RawImage> {
   if (Math.max(image.width, image.height) <= side) return { width: image.width, height: image.height, rgb: image.rgb };
   const { data, info } = await sharp(image.rgb, { raw: { width: image.width, height: image.height, channels: 3 } })
     .resize(side, side, { fit: 'inside' })
