@@ -71,6 +71,20 @@ export const providerRejected = (provider: string, httpStatus: number, message: 
     false,
   );
 
+/**
+ * The provider refused the operator's own credentials (the key in the routing file or on the
+ * command line). Not the client's fault, so not a 4xx: the client can only wait for the
+ * operator, and another provider in the route may still answer.
+ */
+export const providerKeyRefused = (provider: string, httpStatus: number, message: string): ProviderError =>
+  new ProviderError(
+    503,
+    'UNAVAILABLE',
+    `The model provider "${provider}" refused the server operator's API key (HTTP ${httpStatus}: ${message}). This is not a problem with your request or your own key: the operator of this server must configure a valid upstream key.`,
+    provider,
+    true,
+  );
+
 /** Seconds from a Retry-After header (delta seconds or an HTTP date), if usable. */
 export function retryAfterSeconds(header: string | null | undefined, now = Date.now()): number | undefined {
   if (!header) return undefined;
