@@ -2,10 +2,12 @@
 import { Command } from 'commander';
 import { ConfigError } from './config.js';
 import { registerServe } from './cli/serve.js';
+import { registerAsk } from './cli/ask.js';
 
 export function buildCli(): Command {
   const program = new Command('ocellus').description('Self-hosted image understanding behind the Gemini API');
   registerServe(program);
+  registerAsk(program);
   return program;
 }
 
