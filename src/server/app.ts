@@ -38,6 +38,8 @@ export interface AppOptions {
   apiRoutes: RouteModule[];
   /** Routes under /upload/{version}/…. */
   uploadRoutes: RouteModule[];
+  /** Routes at the root, each in its own scope (the playground's page and preview). */
+  rootRoutes?: RouteModule[];
   /** Readiness details for /healthz (engine, models loaded). */
   health?: () => Record<string, unknown>;
   /** Called when the server closes (stop sweepers, close stores). */
@@ -134,6 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   app.get('/healthz', { config: { skipAuth: true } }, async () => ({ status: 'ok', ...opts.health?.() }));
+  for (const routes of opts.rootRoutes ?? []) await app.register(async (scope) => routes(scope));
 
   if (opts.onClose) app.addHook('onClose', async () => opts.onClose?.());
   return app;

@@ -28,6 +28,7 @@ import { createFileRoutes } from './routes/files.js';
 import { createGenerateRoutes } from './routes/generate.js';
 import { createModelRoutes } from './routes/models.js';
 import { createUploadRoutes } from './routes/upload.js';
+import { createPlaygroundRoutes } from './routes/playground.js';
 import { open, readFile } from 'node:fs/promises';
 import { SUPPORTED_FORMATS_TEXT, sniffImageFormat } from '../media/sniff.js';
 
@@ -109,6 +110,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     logger,
     apiRoutes: [createModelRoutes(models), createGenerateRoutes(generate), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
+    rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
     health: () => ({ engine: engine.name, ready, ...(pool ? { vision: pool.stats() } : {}) }),
     onClose: async () => {
       await files.stop();
