@@ -45,6 +45,11 @@ export interface MockOptions {
   checkImages?: boolean;
   /** The key it requires as `Authorization: Bearer …`, if any. */
   apiKey?: string;
+  /**
+   * Send a stream as one body with Content-Length instead of chunked (still SSE events):
+   * the bench's load generator reads only sized bodies. Only without `pieceDelayMs`.
+   */
+  sizedStreams?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -200,8 +205,8 @@ export async function startMockOpenAi(options: MockOptions): Promise<MockOpenAi>
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}): void =>
+      void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     const url = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && url === '/v1/models') return json(200, { object: 'list', data: [{ id: options.model, object: 'model', owned_by: 'mock' }] });
     if (req.method !== 'POST' || url !== '/v1/chat/completions') return json(404, { error: { message: `no route ${req.method} ${url}`, type: 'not_found' } });
@@ -234,8 +239,14 @@ export async function startMockOpenAi(options: MockOptions): Promise<MockOpenAi>
         usage,
       });
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const send = (chunk: unknown) => res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    const sized = options.sizedStreams === true && !options.pieceDelayMs && mode.kind === 'ok';
+    const held: string[] = [];
+    if (!sized) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const send = (chunk: unknown): void => {
+      const event = `data: ${JSON.stringify(chunk)}\n\n`;
+      if (sized) held.push(event);
+      else res.write(event);
+    };
     const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
       id,
       object: 'chat.completion.chunk',
@@ -264,7 +275,12 @@ export async function startMockOpenAi(options: MockOptions): Promise<MockOpenAi>
     }
     send(chunk({}, finish));
     if (received.body.stream_options?.include_usage) send({ id, object: 'chat.completion.chunk', model: options.model, choices: [], usage });
-    res.end('data: [DONE]\n\n');
+    if (!sized) {
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    const whole = Buffer.from(`${held.join('')}data: [DONE]\n\n`);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'content-length': whole.length }).end(whole);
   }
 
   const server: Server = createServer((req, res) => {
