@@ -4,7 +4,7 @@
  *
  *   npm run bench                       all suites (~5 min on 2 cores), rewrites the docs
  *   npm run bench -- --quick            short windows and a 64 MiB upload: checks the bench works; no docs
- *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision); no docs
+ *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway); no docs
  *   npm run bench -- --skip-build       use dist/ as it is
  *   npm run bench -- --upload-mib 256   a smaller upload
  *   npm run bench -- --docs / --no-docs force writing docs/benchmarks.md, or not
@@ -25,11 +25,12 @@ import { markdownTable, type SuiteResult } from './lib/report.js';
 import { REPO_ROOT } from './lib/servers.js';
 import { GiB, MiB } from './lib/stats.js';
 import { runDecode } from './suites/decode.js';
+import { runGateway } from './suites/gateway.js';
 import { runOverhead } from './suites/overhead.js';
 import { runUpload } from './suites/upload.js';
 import { runVision } from './suites/vision.js';
 
-const SUITES = ['overhead', 'upload', 'decode', 'vision'] as const;
+const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const { values: flags } = parseArgs({
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (selected.includes('overhead') || selected.includes('decode') || selected.includes('vision')) {
+  if (selected.includes('overhead') || selected.includes('decode') || selected.includes('vision') || selected.includes('gateway')) {
     log('fixtures: scripts/fetch-fixtures.sh');
     await ensureFixtures();
   }
@@ -132,6 +133,17 @@ async function main(): Promise<void> {
       tmpDir,
       runs: quick ? 2 : 10,
       loadMs: quick ? 2000 : 15_000,
+      log,
+    }),
+  );
+
+  await run('gateway', () =>
+    runGateway({
+      tmpDir,
+      readFixture,
+      warmupMs: quick ? 300 : 2000,
+      durationMs: quick ? 700 : 6000,
+      slices: quick ? 1 : 3,
       log,
     }),
   );
