@@ -10,10 +10,14 @@ import { pino, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import { MeasurementEngine } from '../engine/measurement-engine.js';
-import { VisionEngine } from '../engine/vision-engine.js';
+import { VisionEngine, shrink } from '../engine/vision-engine.js';
+import { createOfflineProvider } from '../engine/offline-provider.js';
+import { RoutingEngine } from '../engine/router.js';
+import { createProviders, effectiveRouting } from '../backends/registry.js';
+import type { SegmentBoxes } from '../backends/grounded-sam.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
-import { createModelCatalog } from '../engine/models.js';
+import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/models.js';
 import { FsBlobStore } from '../files/fs-blob.js';
 import { createFilesService } from '../files/service.js';
 import { openSqliteMetaStore } from '../files/sqlite-meta.js';
@@ -75,7 +79,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     inspect: (filePath, declaredMimeType) => inspectUpload(filePath, declaredMimeType, config.limits.maxPixels),
   });
 
-  const models = createModelCatalog();
+  const routing = effectiveRouting(config.providers);
+  const models = createModelCatalog(withRoutedModels(DEFAULT_MODELS, Object.keys(routing.models)));
   const { vision } = config;
   const pool =
     opts.engine || vision.engine !== 'vision'
@@ -85,7 +90,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           maxQueue: vision.maxQueue,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
         });
-  const engine: Engine =
+  const offlineEngine: Engine =
     opts.engine ??
     (pool
       ? new VisionEngine({
@@ -94,6 +99,27 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           capabilities: { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr, safety: vision.safety, people: vision.people },
         })
       : new MeasurementEngine());
+  const hasModels = opts.engine ? true : pool !== undefined;
+  const offline = createOfflineProvider(offlineEngine, {
+    models: hasModels,
+    detect: hasModels && (opts.engine !== undefined || vision.detector !== null),
+    segment: hasModels && (opts.engine !== undefined || vision.segment),
+    ocr: hasModels && (opts.engine !== undefined || vision.ocr),
+  });
+  // SAM over boxes from elsewhere (grounded-sam), at the size the offline models work at.
+  const segmentBoxes: SegmentBoxes | undefined =
+    pool && vision.segment
+      ? async (image, boxes, signal) => (await pool.analyse(await shrink(image, 1024), { segment: { boxes } }, signal)).masks ?? []
+      : undefined;
+  const providerSet = createProviders(config.providers, routing, { logger, files, offline, segmentBoxes });
+  const router = new RoutingEngine({
+    providers: providerSet.providers,
+    routing: providerSet.routing,
+    vocabulary,
+    logger,
+    ...(offlineEngine.rateSafety ? { rateSafety: offlineEngine.rateSafety.bind(offlineEngine) } : {}),
+  });
+  const engine: Engine = router;
   let ready = !pool;
   const generate = createGenerateService({
     models,
@@ -108,13 +134,14 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const app = await buildApp({
     config,
     logger,
-    apiRoutes: [createModelRoutes(models), createGenerateRoutes(generate), createFileRoutes(files)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
-    health: () => ({ engine: engine.name, ready, ...(pool ? { vision: pool.stats() } : {}) }),
+    health: () => ({ engine: offlineEngine.name, providers: [...providerSet.providers.keys()], ready, ...(pool ? { vision: pool.stats() } : {}) }),
     onClose: async () => {
       await files.stop();
       meta.close();
+      await providerSet.close();
       await pool?.close();
     },
   });
@@ -131,6 +158,10 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         logger.info({ ms: Math.round(performance.now() - started) }, 'vision models ready');
       }
       ready = true;
+      // Remote and pulled providers are checked in the background: a refused key or a server
+      // that is down shows in the log at start-up, while requests fall back as routed.
+      for (const p of providerSet.providers.values())
+        p.warm?.().catch((err: unknown) => logger.warn({ provider: p.id, err: (err as Error).message }, 'provider is not ready'));
       const address = await app.listen({ port: config.port, host: config.host });
       if (config.apiKeys.length === 0)
         logger.warn('no API keys configured: the server is open to anyone who can reach it (local use); set --api-key or OCELLUS_API_KEYS to enforce keys');

@@ -130,7 +130,7 @@ describe('malformed requests', () => {
     for (const [method, path] of [
       ['GET', '/v1beta/nothing-here'],
       ['POST', '/v2/models/gemini-2.5-flash:generateContent'],
-      ['GET', '/'],
+      ['GET', '/v1/nothing/here'],
     ] as const) {
       const r = await request(main, path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
       expectRejected(r, 404, 'NOT_FOUND', /not found/i);

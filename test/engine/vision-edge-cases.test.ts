@@ -10,7 +10,8 @@ import { startServer, type RunningServer } from '../support/server.js';
 
 let s: RunningServer;
 beforeAll(async () => {
-  s = await startServer({ flags: { segment: false, ocr: false } });
+  // SAM loads on first use, so only the segmentation test below pays for it.
+  s = await startServer({ flags: { ocr: false } });
 }, 120_000);
 afterAll(() => s.stop());
 
@@ -84,5 +85,23 @@ describe("the guide's segmentation prompt, unchanged", () => {
     expect(start).toBeGreaterThanOrEqual(0);
     const items = JSON.parse(lines.slice(start + 1).join('\n').split('```')[0]!) as unknown[];
     expect(items).toEqual([]);
+  });
+
+  it('with SAM not loaded: 400 FAILED_PRECONDITION saying how to enable segmentation, not a made-up mask', async () => {
+    const noSam = await startServer({ flags: { segment: false, ocr: false } });
+    try {
+      const res = await fetch(`${noSam.baseUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ contents: [{ parts: [{ text: 'Give the segmentation masks for the dog.' }, inline('dog.jpg')] }] }),
+      });
+      const body = (await res.json()) as { error: { code: number; status: string; message: string } };
+      expect(res.status).toBe(400);
+      expect(body.error.status).toBe('FAILED_PRECONDITION');
+      expect(body.error.message).toMatch(/No configured provider can segment objects for model gemini-2\.5-flash/);
+      expect(body.error.message).toMatch(/drop --no-segment/);
+    } finally {
+      await noSam.stop();
+    }
   });
 });
