@@ -50,6 +50,8 @@ export interface MockOptions {
    * the bench's load generator reads only sized bodies. Only without `pieceDelayMs`.
    */
   sizedStreams?: boolean;
+  /** Answer one whole completion even when asked to stream (as some servers and proxies do). */
+  ignoreStream?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -229,7 +231,7 @@ export async function startMockOpenAi(options: MockOptions): Promise<MockOpenAi>
     const usage = { prompt_tokens: 11 + 100 * received.images.length, completion_tokens: pieces.length, total_tokens: 11 + 100 * received.images.length + pieces.length };
     const finish = options.finishReason ?? 'stop';
     const id = `chatcmpl-${mock.requests.length}`;
-    if (!received.body.stream) {
+    if (!received.body.stream || options.ignoreStream) {
       return json(200, {
         id,
         object: 'chat.completion',

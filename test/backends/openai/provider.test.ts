@@ -153,6 +153,18 @@ describe('answers', () => {
     expect(pieces).toEqual(['dog']);
   });
 
+  it('a server that answers whole despite stream: true is read as one completion', async () => {
+    const whole = await startMockOpenAi({ model: 'llava:7b', ignoreStream: true, finishReason: 'length' });
+    try {
+      const provider = createOpenAiProvider('vlm', { type: 'openai', baseUrl: `${whole.url}/v1`, model: 'llava:7b' }, { logger, timeoutMs: 5000 });
+      const ctx = context({ images: [dog], prompt: 'Hi.' });
+      expect(await collect(provider.generate!(ctx))).toEqual(['Saw 1 image: 768x576. Prompt: "Hi.".']);
+      expect(ctx.reports).toEqual([{ usage: { promptTokenCount: 111, candidatesTokenCount: 6 }, finishReason: 'MAX_TOKENS' }]); // the mock's 6 pieces
+    } finally {
+      await whole.close();
+    }
+  });
+
   it('finish_reason length is reported as MAX_TOKENS', async () => {
     const short = await startMockOpenAi({ model: 'llava:7b', finishReason: 'length' });
     try {
