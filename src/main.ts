@@ -2,11 +2,15 @@
 import { Command } from 'commander';
 import { ConfigError } from './config.js';
 import { registerServe } from './cli/serve.js';
+import { registerPull } from './cli/pull.js';
+import { registerModels } from './cli/models.js';
 import { registerAsk } from './cli/ask.js';
 
 export function buildCli(): Command {
   const program = new Command('ocellus').description('Self-hosted image understanding behind the Gemini API');
   registerServe(program);
+  registerPull(program);
+  registerModels(program);
   registerAsk(program);
   return program;
 }
