@@ -105,16 +105,9 @@ async function main(): Promise<void> {
     log(`- took ${result.seconds.toFixed(0)} s; other processes used ${describeShare(cpu)}`);
   };
 
-  await run('overhead', () =>
-    runOverhead({
-      tmpDir,
-      readFixture,
-      warmupMs: quick ? 300 : 2000,
-      durationMs: quick ? 700 : 6000,
-      slices: quick ? 1 : 3,
-      log,
-    }),
-  );
+  // The HTTP load suites share one measuring window: warm-up, then alternating slices.
+  const loadWindow = { tmpDir, readFixture, warmupMs: quick ? 300 : 2000, durationMs: quick ? 700 : 6000, slices: quick ? 1 : 3, log };
+  await run('overhead', () => runOverhead(loadWindow));
   await run('upload', () => runUpload({ tmpDir, totalBytes: uploadBytes, rounds: quick ? 1 : 3, log }));
   await run('decode', () =>
     runDecode({
@@ -137,16 +130,7 @@ async function main(): Promise<void> {
     }),
   );
 
-  await run('gateway', () =>
-    runGateway({
-      tmpDir,
-      readFixture,
-      warmupMs: quick ? 300 : 2000,
-      durationMs: quick ? 700 : 6000,
-      slices: quick ? 1 : 3,
-      log,
-    }),
-  );
+  await run('gateway', () => runGateway(loadWindow));
 
   const totalSeconds = (performance.now() - started) / 1000;
   log(`\nall done in ${totalSeconds.toFixed(0)} s; load average now ${loadAverage()}`);

@@ -15,18 +15,12 @@ import path from 'node:path';
 import { startMockOpenAi, type MockOpenAi } from '../../test/backends/openai/mock-server.js';
 import { buildRequest, requestOnce, runAlternating, runLoad, type LoadResult, type LoadSpec } from '../lib/http-load.js';
 import type { SuiteResult, Table } from '../lib/report.js';
+import type { OverheadOptions } from './overhead.js';
 import { measurementEngineArgs, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, ms, quantile, ratio } from '../lib/stats.js';
 
-export interface GatewayOptions {
-  tmpDir: string;
-  readFixture: (name: 'pixel-1x1.png' | 'dog.jpg') => Buffer;
-  warmupMs: number;
-  /** Measured time per side, split into `slices` alternating slices. */
-  durationMs: number;
-  slices: number;
-  log: (line: string) => void;
-}
+/** The same measuring window as the overhead suite (durationMs is per side here). */
+export type GatewayOptions = OverheadOptions;
 
 interface Case {
   image: 'pixel-1x1.png' | 'dog.jpg';
