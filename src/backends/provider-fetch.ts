@@ -25,9 +25,10 @@ export interface ProviderResponse {
 
 const CONNECT_ERRORS = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'EPIPE'];
 
-function causeCode(err: unknown): string {
+/** The first error code along an error's cause chain (undici nests the socket's under `cause`). */
+export function causeCode(err: unknown): string {
   let e: unknown = err;
-  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
     e = (e as { cause?: unknown }).cause;

@@ -11,6 +11,7 @@
  * hub answers 401 rather than 404 for a repo that does not exist when no token is sent,
  * because it cannot tell it from a private one.
  */
+import { causeCode } from '../provider-fetch.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -51,16 +52,6 @@ export const treeUrl = (o: HubOptions, repo: string, revision: string) =>
   `${o.endpoint}/api/models/${repo}/tree/${encodeURIComponent(revision)}?recursive=true`;
 export const resolveUrl = (o: HubOptions, repo: string, revision: string, file: string) =>
   `${o.endpoint}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`;
-
-function causeCode(err: unknown): string {
-  let e: unknown = err;
-  for (let i = 0; i < 5 && e && typeof e === 'object'; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return (err as Error)?.message ?? 'network error';
-}
 
 export function networkError(endpoint: string, err: unknown): Error {
   if ((err as Error)?.name === 'AbortError') return err as Error;
