@@ -306,11 +306,4 @@ export async function startMockUpstream(opts: { apiKey?: string } = {}): Promise
   return mock;
 }
 
-/** A port nothing listens on (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { closedPort } from '../../support/net.js';

@@ -305,11 +305,4 @@ export async function startMockOpenAi(options: MockOptions): Promise<MockOpenAi>
   return mock;
 }
 
-/** A 127.0.0.1 port nothing listens on (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
+export { closedPort } from '../../support/net.js';
