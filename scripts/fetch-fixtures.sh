@@ -72,6 +72,40 @@ ensure_command() { # command package
   command -v "$1" >/dev/null 2>&1 || die "$2 was installed but '$1' is still not on PATH"
 }
 
+# Copies files out of a Debian package without installing it:
+#   deb_files PACKAGE DEST_DIR PATH_IN_PACKAGE...
+# Each PATH is copied to DEST_DIR/<basename> (temp name + rename), unless already there.
+# Downloaded .deb files are kept in $FIX/.debs so several sections share one download.
+deb_files() {
+  local pkg="$1" dest="$2"; shift 2
+  local need=0 p
+  for p in "$@"; do [ -s "$dest/$(basename "$p")" ] || need=1; done
+  [ "$need" -eq 1 ] || return 0
+  require_apt "$pkg"
+  command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is needed to unpack $pkg"
+  mkdir -p "$FIX/.debs" "$dest"
+  local deb
+  deb="$(ls "$FIX/.debs/${pkg}"_*.deb 2>/dev/null | head -n1 || true)"
+  if [ -z "$deb" ]; then
+    log "downloading Debian package $pkg"
+    if ! (cd "$FIX/.debs" && apt-get "${APT_OPTS[@]}" download -qq "$pkg"); then
+      apt_update
+      (cd "$FIX/.debs" && apt-get "${APT_OPTS[@]}" download -qq "$pkg") || die "apt-get download $pkg failed"
+    fi
+    deb="$(ls "$FIX/.debs/${pkg}"_*.deb 2>/dev/null | head -n1 || true)"
+    [ -n "$deb" ] || die "apt-get download $pkg produced no .deb"
+  fi
+  local work
+  work="$(mktemp -d "$FIX/.deb.XXXXXX")"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "${@/#/./}" 2>/dev/null ||
+    { rm -rf "$work"; die "$pkg has not all of: $* (layout changed?)"; }
+  for p in "$@"; do
+    [ -s "$work/$p" ] || { rm -rf "$work"; die "$pkg has no $p (layout changed?)"; }
+    cp "$work/$p" "$dest/.$(basename "$p").tmp" && mv -f "$dest/.$(basename "$p").tmp" "$dest/$(basename "$p")"
+  done
+  rm -rf "$work"
+}
+
 # --- darknet photos -------------------------------------------------------------------
 missing=0
 for p in "${PHOTOS[@]}"; do [ -s "$FIX/$p.jpg" ] || missing=1; done
