@@ -134,7 +134,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const app = await buildApp({
     config,
     logger,
-    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate), createFileRoutes(files)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate, { textTokens }), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
     health: () => ({ engine: offlineEngine.name, providers: [...providerSet.providers.keys()], ready, ...(pool ? { vision: pool.stats() } : {}) }),

@@ -5,13 +5,20 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { GenerateService } from '../../generate/service.js';
+import { checkTextBudget } from '../../generate/text-budget.js';
+import type { TextTokenCounter } from '../../media/text-tokens.js';
 import type { RouteModule } from '../app.js';
 import { ApiError, internal, notFound, unimplemented } from '../errors.js';
 import { framingFor } from '../sse.js';
 
 const OUT_OF_SCOPE = new Set(['embedContent', 'batchEmbedContents', 'batchGenerateContent', 'predict', 'predictLongRunning', 'bidiGenerateContent', 'asyncBatchEmbedContent']);
 
-export function createGenerateRoutes(service: GenerateService): RouteModule {
+export interface GenerateRouteOptions {
+  /** The prompt's text counter: its `countAsync` counts long texts before the service's synchronous pass. */
+  textTokens?: TextTokenCounter;
+}
+
+export function createGenerateRoutes(service: GenerateService, opts: GenerateRouteOptions = {}): RouteModule {
   return (app: FastifyInstance) => {
     app.post<{ Params: { target: string }; Querystring: { alt?: string } }>('/models/:target', async (req, reply) => {
       const { target } = req.params;
@@ -23,6 +30,9 @@ export function createGenerateRoutes(service: GenerateService): RouteModule {
         throw notFound(`Method not found: models/${target}`);
       const model = service.resolveModel(name, method, version);
       const project = req.principal.project;
+      // A text too long for the model is refused before it is tokenised, and long texts are
+      // counted in slices here, so no request holds the event loop while it is counted.
+      if (opts.textTokens) await checkTextBudget(req.body, model.inputTokenLimit, opts.textTokens);
 
       if (method === 'countTokens') return service.countTokens(project, model, req.body);
 
