@@ -44,6 +44,25 @@ export function networkError(provider: string, where: string, err: unknown, time
   return providerUnreachable(provider, where, CONNECT_ERRORS.includes(code) ? code : `connection failed: ${code}`);
 }
 
+/** Resets that mean a pooled keep-alive socket was closed by the server as we reused it. */
+const STALE_SOCKET = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'];
+
+/**
+ * One fetch, sent again once when the connection was reset before any answer came and the
+ * body can be sent again. A server closes idle keep-alive sockets on its own clock (Node's
+ * default is 5 s, undici's client keeps them 4 s), so under load a request can land on a
+ * socket the server is closing: that is a lost race, not a provider that is down.
+ */
+async function fetchOnce(url: string, init: RequestInit, signal: AbortSignal, fetchImpl: typeof fetch = fetch): Promise<Response> {
+  try {
+    return await fetchImpl(url, { ...init, signal });
+  } catch (err) {
+    const replayable = init.body == null || typeof init.body === 'string' || init.body instanceof Uint8Array;
+    if (signal.aborted || !replayable || !STALE_SOCKET.includes(causeCode(err))) throw err;
+    return await fetchImpl(url, { ...init, signal });
+  }
+}
+
 export async function providerFetch(url: string, init: RequestInit, opts: ProviderFetchOptions): Promise<ProviderResponse> {
   const where = new URL(url).origin;
   const controller = new AbortController();
@@ -67,7 +86,7 @@ export async function providerFetch(url: string, init: RequestInit, opts: Provid
   arm();
   let res: Response;
   try {
-    res = await (opts.fetch ?? fetch)(url, { ...init, signal: controller.signal });
+    res = await fetchOnce(url, init, controller.signal, opts.fetch);
   } catch (err) {
     done();
     throw networkError(opts.provider, where, err, timedOut, opts.timeoutMs);
