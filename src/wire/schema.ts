@@ -4,7 +4,9 @@
  * 2026 `responseFormat` list. All become one JSON Schema, compiled once with Ajv so a bad
  * schema is a 400 at the edge and every answer is checked against it before it is sent.
  */
+import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { LRUCache } from 'lru-cache';
 import { invalidArgument } from '../server/errors.js';
 import type { GenerationConfig } from './request.js';
 
@@ -69,23 +71,72 @@ export function responseJsonSchemaOf(config: GenerationConfig | undefined): Json
   return undefined;
 }
 
-/** Compiles with Ajv (cached per schema text); a schema Ajv rejects is the client's 400. */
+export interface SchemaValidatorsOptions {
+  /** Largest schema accepted, in bytes of its JSON text. Default 1 MiB. */
+  maxSchemaBytes?: number;
+  /**
+   * Budget for kept validators, each counted at 4 bytes per byte of schema text (measured: a
+   * compiled validator with its schema and generated code keeps ~2.9× the text on the heap,
+   * for schemas of 2,000 properties). Default 64 MiB.
+   */
+  maxCacheBytes?: number;
+}
+
+/**
+ * Compiles with Ajv, caching validators by the sha256 of the schema text; a schema Ajv
+ * rejects is the client's 400.
+ *
+ * The client chooses the schema, so nothing here may grow with the number of schemas seen:
+ *  - each compile gets its own Ajv instance (2–3 ms to build): Ajv keeps every schema it
+ *    compiled (and every `$id`) in its own maps for the life of the instance, which is what
+ *    let ~138 different 15 MB schemas take the heap, and two schemas with the same `$id`
+ *    would collide;
+ *  - the cache is an LRU bounded by bytes, keyed by a hash rather than the text itself;
+ *  - a schema over `maxSchemaBytes` is refused before Ajv sees it: compiling generates code
+ *    in proportion to the schema and holds the event loop while it does.
+ */
 export class SchemaValidators {
-  private readonly ajv = new Ajv({ allErrors: false, strict: false, validateFormats: false });
-  private readonly cache = new Map<string, ValidateFunction>();
+  private readonly cache: LRUCache<string, ValidateFunction>;
+  private readonly maxSchemaBytes: number;
+
+  constructor(opts: SchemaValidatorsOptions = {}) {
+    this.maxSchemaBytes = opts.maxSchemaBytes ?? 1024 * 1024;
+    this.cache = new LRUCache<string, ValidateFunction>({
+      maxSize: opts.maxCacheBytes ?? 64 * 1024 * 1024,
+      sizeCalculation: (fn) => sizes.get(fn) ?? 1024,
+    });
+  }
+
+  /** Bytes the kept validators are counted at (for tests and stats). */
+  get cachedBytes(): number {
+    return this.cache.calculatedSize;
+  }
 
   compile(schema: JsonSchema): ValidateFunction {
-    const key = JSON.stringify(schema);
+    let text: string;
+    try {
+      text = JSON.stringify(schema);
+    } catch {
+      throw invalidArgument('The response schema is nested too deeply to be read.');
+    }
+    if (text.length > this.maxSchemaBytes)
+      throw invalidArgument(
+        `The response schema is too large: ${text.length} bytes of JSON, more than the limit of ${this.maxSchemaBytes} bytes.`,
+      );
+    const key = createHash('sha256').update(text).digest('base64');
     let fn = this.cache.get(key);
     if (!fn) {
       try {
-        fn = this.ajv.compile(schema);
+        fn = new Ajv({ allErrors: false, strict: false, validateFormats: false }).compile(schema);
       } catch (err) {
         throw invalidArgument(`Invalid response schema: ${(err as Error).message}`);
       }
-      if (this.cache.size > 500) this.cache.clear();
+      sizes.set(fn, 4 * text.length + 1024);
       this.cache.set(key, fn);
     }
     return fn;
   }
 }
+
+/** What each validator is counted at, without adding a property to Ajv's function. */
+const sizes = new WeakMap<ValidateFunction, number>();
