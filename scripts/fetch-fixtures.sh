@@ -150,6 +150,18 @@ if command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh family | grep -q .; th
   fc-list :lang=zh family | grep -q . || die "fonts-wqy-zenhei was installed but fontconfig lists no Chinese font"
 fi
 
+# --- eval photos (eval/labels.json) -------------------------------------------------------
+# The hand-labelled photos of `npm run eval` and test/eval, copied out of the Debian packages
+# named in eval/labels.json (python3-skimage, opencv-doc; darknet's are the ones above) into
+# $FIX/eval. The labels file is the one list: a photo added there is fetched here.
+LABELS="$ROOT/eval/labels.json"
+if [ -s "$LABELS" ]; then
+  for pkg in $(jq -r '[.photos[].source.package | select(. != "darknet")] | unique | .[]' "$LABELS"); do
+    mapfile -t paths < <(jq -r --arg p "$pkg" '.photos[].source | select(.package == $p) | .path' "$LABELS")
+    deb_files "$pkg" "$FIX/eval" "${paths[@]}"
+  done
+fi
+
 # --- sharp-made derivatives ---------------------------------------------------------------
 if [ "${OCELLUS_FIXTURES_NO_GENERATE:-0}" != "1" ]; then
   tsx="$ROOT/node_modules/.bin/tsx"

@@ -65,6 +65,14 @@ export function fixturePath(name: FixtureName): string {
   return path.join(FIXTURES_DIR, name);
 }
 
+/**
+ * A photo of the eval set (eval/labels.json): darknet's live in .fixtures/ itself, the
+ * others in .fixtures/eval/ (scripts/fetch-fixtures.sh copies them out of their packages).
+ */
+export function evalPhotoPath(name: string, sourcePackage: string): string {
+  return sourcePackage === 'darknet' ? path.join(FIXTURES_DIR, name) : path.join(FIXTURES_DIR, 'eval', name);
+}
+
 export function readFixture(name: FixtureName): Buffer {
   const p = fixturePath(name);
   if (!existsSync(p))
