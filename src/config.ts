@@ -6,6 +6,12 @@ import path from 'node:path';
 import { z } from 'zod';
 
 const MiB = 1024 * 1024;
+/**
+ * Default pixel budget of one request: 8 images of ~10,000×10,000 decoded at once took
+ * 2.4 GB of RGB and left 1.4 GB of RSS behind; 150 MP (450 MB of RGB) still takes one
+ * image at the per-image limit plus a handful of phone photos.
+ */
+const DEFAULT_REQUEST_PIXELS = 150_000_000;
 const GiB = 1024 * MiB;
 
 export interface Limits {
@@ -19,12 +25,40 @@ export interface Limits {
   imagesPerRequest: number;
   /** Decompression-bomb guard: most pixels an image may declare. */
   maxPixels: number;
+  /** Most pixels (sum of width*height) of the images of one request; decoded pixels take 3 bytes each. */
+  requestPixels: number;
   /** How long an uploaded file lives. */
   fileTtlMs: number;
   /** How long an unfinished resumable upload session lives. */
   uploadSessionTtlMs: number;
   /** How often expired files and sessions are swept. */
   sweepIntervalMs: number;
+  /** Upload bytes are refused (503) when the data dir's file system would have less free space than this. */
+  minFreeDiskBytes: number;
+}
+
+/** Timeouts and caps of the HTTP server: what a slow or greedy client may hold. */
+export interface HttpConfig {
+  /** Time to receive a request's headers (Node's headersTimeout; also covers a new, silent connection). */
+  headersTimeoutMs: number;
+  /** A request body that delivers less than 1 KiB (and does not end) within this time is closed with 408. */
+  bodyIdleTimeoutMs: number;
+  /** Time to receive a whole ordinary request (headers and body); upload bodies are judged by progress only. */
+  requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open between requests. */
+  keepAliveTimeoutMs: number;
+  /** Most open connections; more are refused at accept. */
+  maxConnections: number;
+}
+
+/** Who may talk to the server from where: Host names, browser origins, proxies. */
+export interface AccessConfig {
+  /** Extra Host names (with or without port) accepted in open mode; `*` accepts any. */
+  allowedHosts: string[];
+  /** Browser origins answered with CORS besides the server's own; `*` answers any. */
+  corsOrigins: string[];
+  /** Honour X-Forwarded-Host/-Proto/-Prefix/-For (only behind a reverse proxy that sets them). */
+  trustProxy: boolean;
 }
 
 export interface VisionConfig {
@@ -42,6 +76,8 @@ export interface VisionConfig {
   threads: number;
   /** Requests that may wait for a worker before new ones get 429. */
   maxQueue: number;
+  /** Longest a request's model task may wait for a worker before it fails with 503. */
+  queueTimeoutMs: number;
   /** Load and run every model at start-up, before serving. */
   warm: boolean;
 }
@@ -71,6 +107,8 @@ export interface Config {
   apiKeys: string[];
   logLevel: string;
   limits: Limits;
+  http: HttpConfig;
+  access: AccessConfig;
   vision: VisionConfig;
   providers: ProvidersConfig;
 }
@@ -88,6 +126,7 @@ export interface ConfigFlags {
   maxProjectBytes?: string | number;
   maxImages?: string | number;
   maxPixels?: string | number;
+  maxRequestPixels?: string | number;
   fileTtlHours?: string | number;
   engine?: string;
   detector?: string;
@@ -97,6 +136,7 @@ export interface ConfigFlags {
   people?: boolean;
   visionThreads?: string | number;
   visionQueue?: string | number;
+  visionQueueTimeout?: string | number;
   warm?: boolean;
   routes?: string;
   openaiUrl?: string;
@@ -107,6 +147,15 @@ export interface ConfigFlags {
   modelsDir?: string;
   hubMemoryMb?: string | number;
   providerTimeoutMs?: string | number;
+  headersTimeoutMs?: string | number;
+  bodyIdleTimeoutMs?: string | number;
+  requestTimeoutMs?: string | number;
+  keepAliveTimeoutMs?: string | number;
+  maxConnections?: string | number;
+  allowedHosts?: string[];
+  corsOrigins?: string[];
+  trustProxy?: boolean;
+  minFreeDiskMb?: string | number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -132,6 +181,7 @@ const schema = z.object({
   projectBytes: positiveInt('max project bytes'),
   imagesPerRequest: positiveInt('max images'),
   maxPixels: positiveInt('max pixels'),
+  maxRequestPixels: positiveInt('max request pixels'),
   fileTtlHours: z.coerce.number().positive('file TTL must be positive'),
   engine: z.enum(['vision', 'measurements'], { error: 'engine must be vision or measurements' }),
   detector: z.enum(['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s', 'none'], {
@@ -143,6 +193,7 @@ const schema = z.object({
   people: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionQueue: z.coerce.number().int().min(0),
+  visionQueueTimeout: z.coerce.number({ error: 'vision queue timeout must be a number' }).positive('vision queue timeout must be positive'),
   warm: z.boolean(),
   routes: z.string().min(1).optional(),
   openaiUrl: z.url({ error: 'OpenAI-compatible URL must be an absolute http(s) URL' }).optional(),
@@ -153,6 +204,17 @@ const schema = z.object({
   modelsDir: z.string().min(1),
   hubMemoryMb: positiveInt('hub memory MB'),
   providerTimeoutMs: positiveInt('provider timeout ms'),
+  headersTimeoutMs: positiveInt('headers timeout ms'),
+  bodyIdleTimeoutMs: positiveInt('body idle timeout ms'),
+  requestTimeoutMs: positiveInt('request timeout ms'),
+  keepAliveTimeoutMs: positiveInt('keep-alive timeout ms'),
+  maxConnections: positiveInt('max connections'),
+  allowedHosts: z.array(z.string().regex(/^(\*|[\w.\-\[\]:]+)$/, 'allowed hosts must be host names, host:port or *')),
+  corsOrigins: z.array(
+    z.string().regex(/^(\*|https?:\/\/[\w.\-\[\]:]+)$/, 'CORS origins must be scheme://host[:port] (no path) or *'),
+  ),
+  trustProxy: z.boolean(),
+  minFreeDiskMb: z.coerce.number({ error: 'min free disk MB must be a number' }).min(0, 'min free disk MB must not be negative'),
 });
 
 const bool = (v: string | undefined): boolean | undefined =>
@@ -165,6 +227,10 @@ const splitList = (s: string | undefined): string[] | undefined =>
         .split(',')
         .map((k) => k.trim())
         .filter(Boolean);
+
+/** A repeatable flag whose values may also be comma lists (`--allowed-hosts a,b --allowed-hosts c`). */
+const listFlag = (values: string[] | undefined): string[] | undefined =>
+  values && values.length > 0 ? values.flatMap((v) => splitList(v) ?? []) : undefined;
 
 export class ConfigError extends Error {}
 
@@ -183,15 +249,17 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     projectBytes: pick(flags.maxProjectBytes, 'OCELLUS_MAX_PROJECT_BYTES', 20 * GiB),
     imagesPerRequest: pick(flags.maxImages, 'OCELLUS_MAX_IMAGES', 3600),
     maxPixels: pick(flags.maxPixels, 'OCELLUS_MAX_PIXELS', 100_000_000),
+    maxRequestPixels: pick(flags.maxRequestPixels, 'OCELLUS_MAX_REQUEST_PIXELS', DEFAULT_REQUEST_PIXELS),
     fileTtlHours: pick(flags.fileTtlHours, 'OCELLUS_FILE_TTL_HOURS', 48),
     engine: pick(flags.engine, 'OCELLUS_ENGINE', 'vision'),
-    detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'centernet'),
+    detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'ssd-mobilenet'),
     segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
     people: flags.people ?? bool(env.OCELLUS_PEOPLE) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
+    visionQueueTimeout: pick(flags.visionQueueTimeout, 'OCELLUS_VISION_QUEUE_TIMEOUT', 30),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
     routes: flags.routes ?? env.OCELLUS_ROUTES,
     openaiUrl: flags.openaiUrl ?? env.OCELLUS_OPENAI_URL,
@@ -202,6 +270,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     modelsDir: pick(flags.modelsDir, 'OCELLUS_MODELS_DIR', defaultModelsDir(env)),
     hubMemoryMb: pick(flags.hubMemoryMb, 'OCELLUS_HUB_MEMORY_MB', 8192),
     providerTimeoutMs: pick(flags.providerTimeoutMs, 'OCELLUS_PROVIDER_TIMEOUT_MS', 120_000),
+    headersTimeoutMs: pick(flags.headersTimeoutMs, 'OCELLUS_HEADERS_TIMEOUT_MS', 30_000),
+    bodyIdleTimeoutMs: pick(flags.bodyIdleTimeoutMs, 'OCELLUS_BODY_IDLE_TIMEOUT_MS', 10_000),
+    requestTimeoutMs: pick(flags.requestTimeoutMs, 'OCELLUS_REQUEST_TIMEOUT_MS', 120_000),
+    keepAliveTimeoutMs: pick(flags.keepAliveTimeoutMs, 'OCELLUS_KEEP_ALIVE_TIMEOUT_MS', 5_000),
+    maxConnections: pick(flags.maxConnections, 'OCELLUS_MAX_CONNECTIONS', 512),
+    allowedHosts: listFlag(flags.allowedHosts) ?? splitList(env.OCELLUS_ALLOWED_HOSTS) ?? [],
+    corsOrigins: (listFlag(flags.corsOrigins) ?? splitList(env.OCELLUS_CORS_ORIGINS) ?? []).map((o) => o.replace(/\/+$/, '')),
+    trustProxy: flags.trustProxy ?? bool(env.OCELLUS_TRUST_PROXY) ?? false,
+    minFreeDiskMb: pick(flags.minFreeDiskMb, 'OCELLUS_MIN_FREE_DISK_MB', 256),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -223,9 +300,23 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       projectBytes: c.projectBytes,
       imagesPerRequest: c.imagesPerRequest,
       maxPixels: c.maxPixels,
+      requestPixels: c.maxRequestPixels,
       fileTtlMs: Math.round(c.fileTtlHours * 3600_000),
       uploadSessionTtlMs: Math.round(c.fileTtlHours * 3600_000),
       sweepIntervalMs: 60_000,
+      minFreeDiskBytes: Math.round(c.minFreeDiskMb * MiB),
+    },
+    http: {
+      headersTimeoutMs: c.headersTimeoutMs,
+      bodyIdleTimeoutMs: c.bodyIdleTimeoutMs,
+      requestTimeoutMs: c.requestTimeoutMs,
+      keepAliveTimeoutMs: c.keepAliveTimeoutMs,
+      maxConnections: c.maxConnections,
+    },
+    access: {
+      allowedHosts: c.allowedHosts.map((h) => h.toLowerCase()),
+      corsOrigins: c.corsOrigins.map((o) => o.toLowerCase()),
+      trustProxy: c.trustProxy,
     },
     vision: {
       engine: c.engine,
@@ -236,6 +327,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       people: c.people,
       threads: c.visionThreads,
       maxQueue: c.visionQueue,
+      queueTimeoutMs: Math.round(c.visionQueueTimeout * 1000),
       warm: c.warm,
     },
     providers: {

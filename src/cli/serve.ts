@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config.js';
 import { createServer } from '../server/create-server.js';
+import { checkModelsInstalled } from './preflight.js';
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -25,15 +26,17 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--max-project-bytes <n>', 'file storage per API key (OCELLUS_MAX_PROJECT_BYTES, default 20 GiB)'))
     .addOption(new Option('--max-images <n>', 'images per request (OCELLUS_MAX_IMAGES, default 3600)'))
     .addOption(new Option('--max-pixels <n>', 'pixels per image, the decompression-bomb guard (OCELLUS_MAX_PIXELS, default 100000000)'))
+    .addOption(new Option('--max-request-pixels <n>', 'pixels of all images of one request (OCELLUS_MAX_REQUEST_PIXELS, default 150000000)'))
     .addOption(new Option('--file-ttl-hours <h>', 'how long uploaded files live (OCELLUS_FILE_TTL_HOURS, default 48)'))
     .addOption(new Option('--engine <name>', 'vision (offline models) or measurements (no models) (OCELLUS_ENGINE, default vision)'))
-    .addOption(new Option('--detector <id>', 'centernet | ssd-mobilenet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default centernet)'))
+    .addOption(new Option('--detector <id>', 'ssd-mobilenet | centernet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default ssd-mobilenet); ocellus pull <id> installs one'))
     .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
     .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
     .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))
     .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
+    .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
     .addOption(new Option('--routes <file>', 'routing file (YAML/JSON): providers and which serve each capability per model (OCELLUS_ROUTES)'))
     .addOption(new Option('--openai-url <url>', 'an OpenAI-compatible vision server, e.g. http://127.0.0.1:11434/v1, tried before the offline engine (OCELLUS_OPENAI_URL)'))
@@ -44,9 +47,19 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--models-dir <dir>', 'where pulled hub models live (OCELLUS_MODELS_DIR, default ~/.cache/ocellus/models)'))
     .addOption(new Option('--hub-memory-mb <n>', 'most MB of hub model weights loaded at once (OCELLUS_HUB_MEMORY_MB, default 8192)'))
     .addOption(new Option('--provider-timeout-ms <n>', 'deadline for a provider\'s first byte and between streamed pieces (OCELLUS_PROVIDER_TIMEOUT_MS, default 120000)'))
+    .addOption(new Option('--headers-timeout-ms <n>', 'time to receive request headers (OCELLUS_HEADERS_TIMEOUT_MS, default 30000)'))
+    .addOption(new Option('--body-idle-timeout-ms <n>', 'a request body delivering under 1 KiB in this time gets 408 (OCELLUS_BODY_IDLE_TIMEOUT_MS, default 10000)'))
+    .addOption(new Option('--request-timeout-ms <n>', 'time to receive a whole non-upload request (OCELLUS_REQUEST_TIMEOUT_MS, default 120000)'))
+    .addOption(new Option('--keep-alive-timeout-ms <n>', 'idle keep-alive connections are closed after this (OCELLUS_KEEP_ALIVE_TIMEOUT_MS, default 5000)'))
+    .addOption(new Option('--max-connections <n>', 'most open connections; more are refused (OCELLUS_MAX_CONNECTIONS, default 512)'))
+    .addOption(new Option('--allowed-hosts <hosts>', 'extra Host names served without API keys, comma list or repeated; * for any (OCELLUS_ALLOWED_HOSTS)').argParser(collect))
+    .addOption(new Option('--cors-origins <origins>', 'browser origins allowed besides the server\'s own, comma list or repeated; * for any (OCELLUS_CORS_ORIGINS)').argParser(collect))
+    .addOption(new Option('--trust-proxy', 'honour X-Forwarded-Host/-Proto/-Prefix/-For from a reverse proxy (OCELLUS_TRUST_PROXY=1)'))
+    .addOption(new Option('--min-free-disk-mb <n>', 'refuse upload bytes (503) below this much free disk (OCELLUS_MIN_FREE_DISK_MB, default 256)'))
     .action(async (_flags: ConfigFlags, command: Command) => {
       const flags = typedFlags<ConfigFlags>(command);
       const config = loadConfig(flags);
+      checkModelsInstalled(config);
       const server = await createServer(config);
       const address = await server.listen();
       server.app.log.info({ address, dataDir: config.dataDir }, `Ocellus listening on ${address}`);

@@ -37,6 +37,8 @@ export interface ResolveContext {
   images: ImageSource;
   maxPixels: number;
   maxImages: number;
+  /** Most pixels of all images of one request together (decoded pixels take 3 bytes each). */
+  maxRequestPixels?: number;
 }
 
 /** One image part, before decoding: where its bytes are and how to label it. */
@@ -56,16 +58,48 @@ export interface ImagePartInfo {
 
 const partLabel = (contentPath: string, j: number, kind: string) => `${contentPath}.parts[${j}].${kind}`;
 
-/** Turns with decoded images, for the engine. */
+/**
+ * Turns with decoded images, for the engine. Two passes: every image's header first (sizes,
+ * ~1 ms each, no pixels), so the request's pixel budget is checked before any image is
+ * decoded; then the decodes.
+ */
 export async function resolveTurns(contents: WireContent[], ctx: ResolveContext): Promise<InputTurn[]> {
   checkImageCount(contents, ctx.maxImages);
+  const located = await Promise.all(
+    contents.map((content, i) => Promise.all(content.parts.map((part, j) => locatePart(part, `contents[${i}]`, j, ctx)))),
+  );
+  checkPixelBudget(
+    located.flat().flatMap((p) => (p.kind === 'image' ? [{ label: p.label, width: p.width, height: p.height }] : [])),
+    ctx.maxRequestPixels,
+  );
   return Promise.all(
     contents.map(async (content, i) => ({
       role: content.role === 'model' ? ('model' as const) : ('user' as const),
-      parts: await Promise.all(content.parts.map((part, j) => resolvePart(part, `contents[${i}]`, j, ctx))),
+      parts: await Promise.all(located[i]!.map((p) => (p.kind === 'image' ? p.decode() : p.part))),
     })),
   );
 }
+
+/** A part after the header pass: text as is, or an image with its size and a deferred decode. */
+type LocatedPart =
+  | { kind: 'text'; part: InputPart }
+  | { kind: 'image'; label: string; width: number; height: number; decode: () => Promise<InputPart> };
+
+/** Refuses a request whose images add up to more pixels than the budget, naming the part that crosses it. */
+export function checkPixelBudget(images: Array<{ label: string; width: number; height: number }>, maxRequestPixels: number | undefined): void {
+  if (maxRequestPixels === undefined) return;
+  let total = 0;
+  for (const img of images) {
+    total += img.width * img.height;
+    if (total > maxRequestPixels)
+      throw invalidArgument(
+        `${img.label} (${img.width}x${img.height}) takes the request's images to ${mp(total)} megapixels, more than the limit of ${mp(maxRequestPixels)} megapixels per request. Send fewer or smaller images, or split the request.`,
+        img.label,
+      );
+  }
+}
+
+const mp = (pixels: number): string => String(Math.round(pixels / 1e5) / 10);
 
 /** Header facts of every image part, for token counting: no pixels are decoded. */
 export async function inspectImageParts(contents: WireContent[], ctx: ResolveContext, pathPrefix = 'contents'): Promise<ImagePartInfo[]> {
@@ -88,14 +122,31 @@ export async function inspectImageParts(contents: WireContent[], ctx: ResolveCon
   return Promise.all(jobs);
 }
 
-async function resolvePart(part: WirePart, contentPath: string, j: number, ctx: ResolveContext): Promise<InputPart> {
-  if (part.text !== undefined) return { kind: 'text', text: part.text };
+async function locatePart(part: WirePart, contentPath: string, j: number, ctx: ResolveContext): Promise<LocatedPart> {
+  if (part.text !== undefined) return { kind: 'text', part: { kind: 'text', text: part.text } };
   const ref = imageRefOf(part, contentPath, j, ctx);
   if (!ref) throw invalidArgument(`${contentPath}.parts[${j}]: this kind of part is not supported in a request to Ocellus.`);
   const { read, hash, fileName } = await ref.open();
-  const image = (hash ? ctx.images.cached(hash) : undefined) ?? (await ctx.images.decode(await read(), decodeOptions(ref, ctx, hash)));
   const level = part.mediaResolution?.level;
-  return { kind: 'image', label: ref.label, image, ...(fileName ? { fileName } : {}), ...(level ? { mediaResolution: level } : {}) };
+  const asPart = (image: DecodedImage): InputPart => ({
+    kind: 'image',
+    label: ref.label,
+    image,
+    ...(fileName ? { fileName } : {}),
+    ...(level ? { mediaResolution: level } : {}),
+  });
+  const cached = hash ? ctx.images.cached(hash) : undefined;
+  if (cached) return { kind: 'image', label: ref.label, width: cached.width, height: cached.height, decode: async () => asPart(cached) };
+  const bytes = await read();
+  // The header read checks format, MIME type and the per-image limit, and hashes the bytes once for the decode.
+  const info = await ctx.images.info(bytes, decodeOptions(ref, ctx, hash));
+  return {
+    kind: 'image',
+    label: ref.label,
+    width: info.width,
+    height: info.height,
+    decode: async () => asPart(await ctx.images.decode(bytes, decodeOptions(ref, ctx, info.hash))),
+  };
 }
 
 function decodeOptions(ref: ImageRef, ctx: ResolveContext, hash: string | undefined): DecodeOptions {

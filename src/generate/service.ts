@@ -21,8 +21,21 @@ import { checkRequest } from './check-request.js';
 import { inspectImageParts, resolveTurns, type FileOpener, type ImagePartInfo, type ImageSource } from './inputs.js';
 import { limitOutput } from './output-limits.js';
 import { countPromptTokens, type PromptUsage } from './usage.js';
-import { isBlocked, withBlockedFlags } from '../vision/safety/ratings.js';
+import { blockedPromptFeedback, isBlocked, withBlockedFlags } from '../vision/safety/ratings.js';
 import type { SafetyRating } from '../vision/analysis.js';
+
+/**
+ * Gemini's answer when the prompt itself is blocked: HTTP 200, no `candidates`, the
+ * reason and the prompt's ratings in `promptFeedback`. The ratings here are of the
+ * request's images, i.e. of the prompt, so that is the shape a safety block takes.
+ */
+export interface BlockedPromptResponse {
+  promptFeedback: { blockReason: 'SAFETY'; safetyRatings: SafetyRating[] };
+  usageMetadata: GenerateContentResponse['usageMetadata'];
+  modelVersion: string;
+  responseId: string;
+}
+export type ServiceResponse = GenerateContentResponse | BlockedPromptResponse;
 
 export interface GenerateServiceDeps {
   models: ModelCatalog;
@@ -66,6 +79,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     images: deps.images,
     maxPixels: deps.limits.maxPixels,
     maxImages: deps.limits.imagesPerRequest,
+    maxRequestPixels: deps.limits.requestPixels,
   });
 
   async function countTokens(project: string, model: ModelEntry, body: unknown): Promise<CountTokensResponse> {
@@ -154,7 +168,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     };
   }
 
-  async function* stream(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<GenerateContentResponse> {
+  async function* stream(p: PreparedGeneration, signal: AbortSignal): AsyncGenerator<ServiceResponse> {
     const responseId = newResponseId();
     const count = p.request.generationConfig?.candidateCount ?? 1;
     let outputTokens = 0;
@@ -194,15 +208,16 @@ export function createGenerateService(deps: GenerateServiceDeps) {
       firstPiece.catch(() => undefined);
       const { ratings, blocked } = await safety;
       if (blocked) {
-        // Gemini's shape for a blocked candidate: no content, finishReason SAFETY, the ratings.
+        // The images are the prompt: a blocked prompt is one response with promptFeedback
+        // and no candidates at all (Gemini's shape), whatever candidateCount asked for.
         await pieces.return?.(undefined);
         yield {
-          candidates: [{ finishReason: 'SAFETY', index, safetyRatings: ratings }],
+          ...blockedPromptFeedback(ratings),
           usageMetadata: usageMetadata(p.promptUsage, 0),
           modelVersion: p.model.id,
           responseId,
         };
-        continue;
+        return;
       }
       const withRatings = (r: GenerateContentResponse): GenerateContentResponse =>
         ratings.length ? { ...r, candidates: r.candidates.map((c) => ({ ...c, safetyRatings: ratings })) } : r;
@@ -218,12 +233,13 @@ export function createGenerateService(deps: GenerateServiceDeps) {
   }
 
   /** Non-streaming: the stream's chunks merged into one response per Gemini's shape. */
-  async function generate(p: PreparedGeneration, signal: AbortSignal): Promise<GenerateContentResponse> {
+  async function generate(p: PreparedGeneration, signal: AbortSignal): Promise<ServiceResponse> {
     const texts: string[] = [];
     const finish: string[] = [];
     const ratings: Array<Candidate['safetyRatings']> = [];
     let last: GenerateContentResponse | undefined;
     for await (const chunk of stream(p, signal)) {
+      if (!('candidates' in chunk)) return chunk; // a blocked prompt: the one and only chunk
       for (const c of chunk.candidates) {
         texts[c.index] = (texts[c.index] ?? '') + (c.content?.parts[0]?.text ?? '');
         if (c.finishReason) finish[c.index] = c.finishReason;
@@ -233,6 +249,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     }
     return {
       candidates: texts.map((t, i) =>
+        // A provider that forwards to a real model may report a blocked candidate.
         finish[i] === 'SAFETY'
           ? { finishReason: 'SAFETY', index: i, safetyRatings: ratings[i] ?? [] }
           : { ...candidate(i, t, finish[i] ?? 'STOP'), ...(ratings[i] ? { safetyRatings: ratings[i] } : {}) },

@@ -60,6 +60,12 @@ export interface DecodeOptions {
   maxPixels: number;
   /** sha256 hex of the bytes when the caller already has it (the cache does); saves a hash. */
   hash?: string;
+  /**
+   * Waits until this many pixels may be decoded (after the header is read, before any pixel
+   * is); returns the release. The cache passes its PixelGate here so concurrent decodes of
+   * huge images take turns instead of all peaking at once.
+   */
+  reservePixels?: (pixels: number) => Promise<() => void>;
 }
 
 /** What the header says, after the checks. Cheap: no pixels were decoded. */
@@ -271,8 +277,13 @@ export async function inspectImage(bytes: Buffer, opts: DecodeOptions): Promise<
 /** Fully decodes to upright 3-channel 8-bit sRGB. Throws MediaError naming `opts.partLabel`. */
 export async function decodeImage(bytes: Buffer, opts: DecodeOptions): Promise<DecodedImage> {
   const header = await readHeader(bytes, opts);
-  const rgb = await decodePixels(bytes, header, opts);
-  return { ...header.info, channels: 3, rgb };
+  const release = await opts.reservePixels?.(header.info.width * header.info.height);
+  try {
+    const rgb = await decodePixels(bytes, header, opts);
+    return { ...header.info, channels: 3, rgb };
+  } finally {
+    release?.();
+  }
 }
 
 /**
@@ -281,7 +292,12 @@ export async function decodeImage(bytes: Buffer, opts: DecodeOptions): Promise<D
  */
 export async function validateImage(bytes: Buffer, opts: DecodeOptions): Promise<ImageInfo> {
   const header = await readHeader(bytes, opts);
-  await decodePixels(bytes, header, opts);
+  const release = await opts.reservePixels?.(header.info.width * header.info.height);
+  try {
+    await decodePixels(bytes, header, opts);
+  } finally {
+    release?.();
+  }
   return header.info;
 }
 

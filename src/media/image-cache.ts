@@ -20,12 +20,15 @@
  */
 import { type DecodeOptions, type DecodedImage, checkImageFormat, checkPixelLimit, decodeImage, imageHash } from './decode.js';
 import { MediaError } from './errors.js';
+import { PixelGate } from './pixel-gate.js';
 
 export interface ImageCacheOptions {
   /** Most bytes of decoded pixels kept. Default 256 MiB. */
   maxBytes?: number;
   /** Most images kept regardless of size. Default 256. */
   maxEntries?: number;
+  /** Most pixels decoding at once across all callers (see PixelGate). Default 150 M. */
+  maxDecodingPixels?: number;
   /** The decoder; injectable for tests. */
   decode?: (bytes: Buffer, opts: DecodeOptions) => Promise<DecodedImage>;
 }
@@ -37,6 +40,9 @@ export interface ImageCacheStats {
   joined: number;
   entries: number;
   bytes: number;
+  /** Pixels being decoded now, and decodes waiting for the pixel budget. */
+  decodingPixels: number;
+  waiting: number;
 }
 
 /** What an entry costs against the budget: the pixels plus a little for the object itself. */
@@ -49,6 +55,7 @@ export class ImageCache {
   /** Map iteration order is insertion order: first = least recently used. */
   private readonly entries = new Map<string, DecodedImage>();
   private readonly inFlight = new Map<string, Promise<DecodedImage>>();
+  private readonly gate: PixelGate;
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -58,6 +65,7 @@ export class ImageCache {
     this.maxBytes = opts.maxBytes ?? 256 * 1024 * 1024;
     this.maxEntries = opts.maxEntries ?? 256;
     this.decode = opts.decode ?? decodeImage;
+    this.gate = new PixelGate(opts.maxDecodingPixels ?? 150_000_000);
   }
 
   /** The decoded image for these bytes, from the cache, a decode in flight, or a new decode. */
@@ -80,7 +88,7 @@ export class ImageCache {
       this.joined++;
     } else {
       this.misses++;
-      pending = this.decode(bytes, { ...opts, hash });
+      pending = this.decode(bytes, { ...opts, hash, reservePixels: (n) => this.gate.reserve(n) });
       this.inFlight.set(hash, pending);
       // Settle bookkeeping once, whoever awaits; errors are handled by the awaiting callers.
       pending.then(
@@ -122,7 +130,7 @@ export class ImageCache {
   }
 
   stats(): ImageCacheStats {
-    return { hits: this.hits, misses: this.misses, joined: this.joined, entries: this.entries.size, bytes: this.bytes };
+    return { hits: this.hits, misses: this.misses, joined: this.joined, entries: this.entries.size, bytes: this.bytes, ...this.gate.stats() };
   }
 
   clear(): void {

@@ -18,6 +18,7 @@ import type { SegmentBoxes } from '../backends/grounded-sam.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
 import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/models.js';
+import { createDiskGuard } from '../files/disk-space.js';
 import { FsBlobStore } from '../files/fs-blob.js';
 import { createFilesService } from '../files/service.js';
 import { openSqliteMetaStore } from '../files/sqlite-meta.js';
@@ -28,6 +29,7 @@ import { ImageCache } from '../media/image-cache.js';
 import { CachedTextTokenCounter, GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
 import { SchemaValidators } from '../wire/schema.js';
 import { buildApp } from './app.js';
+import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
 import { createGenerateRoutes } from './routes/generate.js';
 import { createModelRoutes } from './routes/models.js';
@@ -54,6 +56,7 @@ export interface OcellusServer {
 
 export async function createServer(config: Config, opts: ServerOptions = {}): Promise<OcellusServer> {
   const logger = opts.logger ?? pino({ level: config.logLevel });
+  quietNativeLibraries();
   mkdirSync(config.dataDir, { recursive: true });
 
   const baseTokens =
@@ -76,6 +79,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     meta,
     limits: config.limits,
     logger,
+    disk: createDiskGuard({ dir: config.dataDir, minFreeBytes: config.limits.minFreeDiskBytes }),
     inspect: (filePath, declaredMimeType) => inspectUpload(filePath, declaredMimeType, config.limits.maxPixels),
   });
 
@@ -88,6 +92,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       : new VisionPool({
           threads: vision.threads,
           maxQueue: vision.maxQueue,
+          queueTimeoutMs: vision.queueTimeoutMs,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
         });
   const offlineEngine: Engine =

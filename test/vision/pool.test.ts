@@ -36,4 +36,18 @@ describe('VisionPool', () => {
     expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(2);
     expect((await pool.analyse(img, { detect: {} })).objects?.length).toBeGreaterThan(0);
   });
+
+  it('bounds requests that carry an AbortSignal too (piscina queued those past maxQueue)', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    // threads 1 + queue 1: two requests admitted, each with two tasks (as a caption: safety + detect).
+    const requests = Array.from({ length: 6 }, () => new AbortController());
+    const results = await Promise.allSettled(
+      requests.flatMap((c) => [pool.analyse(img, { detect: {} }, c.signal), pool.analyse(img, { detect: {} }, c.signal)]),
+    );
+    const perRequest = requests.map((_, i) => [results[2 * i]!.status, results[2 * i + 1]!.status]);
+    expect(perRequest.filter(([a, b]) => a === 'fulfilled' && b === 'fulfilled')).toHaveLength(2);
+    expect(perRequest.filter(([a, b]) => a === 'rejected' && b === 'rejected')).toHaveLength(4);
+    for (const c of requests) c.abort();
+    expect(pool.stats()).toMatchObject({ admitted: 0, running: 0, waiting: 0 });
+  });
 });

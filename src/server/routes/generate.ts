@@ -38,8 +38,14 @@ export function createGenerateRoutes(service: GenerateService, opts: GenerateRou
 
       const prepared = await service.prepare(project, model, req.body);
       const abort = abortOnClose(req, reply);
-      if (method === 'generateContent') return service.generate(prepared, abort.signal);
-      return streamResponse(req, reply, service.stream(prepared, abort.signal));
+      try {
+        if (method === 'generateContent') return await service.generate(prepared, abort.signal);
+        return await streamResponse(req, reply, service.stream(prepared, abort.signal));
+      } finally {
+        // The signal is also the request's ticket in the vision pool's admission: ending it
+        // frees the slot now rather than after the pool's idle linger.
+        abort.abort(new Error('the request is complete'));
+      }
     });
   };
 }
