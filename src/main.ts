@@ -1,10 +1,10 @@
 /** The `ocellus` command line: one parser, each subcommand in src/cli/. */
 import { Command } from 'commander';
-import { ConfigError } from './config.js';
 import { registerServe } from './cli/serve.js';
 import { registerPull } from './cli/pull.js';
 import { registerModels } from './cli/models.js';
 import { registerAsk } from './cli/ask.js';
+import { describeFailure } from './cli/failure.js';
 
 export function buildCli(): Command {
   const program = new Command('ocellus').description('Self-hosted image understanding behind the Gemini API');
@@ -18,6 +18,6 @@ export function buildCli(): Command {
 buildCli()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
-    console.error(err instanceof ConfigError ? `ocellus: ${err.message}` : err);
+    console.error(describeFailure(err).line);
     process.exit(1);
   });

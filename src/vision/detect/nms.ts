@@ -10,6 +10,11 @@ export interface Candidate {
   score: number;
   /** Normalised [x0, y0, x1, y1] of the upright image. */
   box: Box;
+  /**
+   * The score of every class for this box (COCO_CLASSES order), for detectors that score
+   * all classes per box (SSD). Feeds the second look and `Detection.alternatives`.
+   */
+  classScores?: Float32Array;
 }
 
 export interface NmsOptions {

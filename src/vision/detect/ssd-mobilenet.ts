@@ -8,13 +8,17 @@
  * scores [1, 1917, 90] over the 90 original COCO ids (background dropped), and
  * `Postprocessor/ExpandDims_1` = decoded anchors [1, 1917, 1, 4] as normalised
  * [y0, x0, y1, x1] of the stretched image, i.e. of the original image.
+ *
+ * The scores are per class (not a softmax over one box's classes), so each box keeps the
+ * scores of all 80 classes: the second look (./second-look.ts) averages them over the
+ * plain and mirrored image, and `alternatives` reports the runners-up.
  */
 import { COCO91_LABELS, COCO_CLASSES } from './coco.js';
 import type { ModelPackage } from './model-files.js';
 import type { Candidate } from './nms.js';
 import { clampBox } from './nms.js';
 import { stretchTensor } from './preprocess.js';
-import { readOutputs, TfjsDetector } from './tfjs-detector.js';
+import { readOutputs, TfjsDetector, type DetectorOptions } from './tfjs-detector.js';
 import { tf, type GraphModel } from './tfjs-model.js';
 import type { RgbImage } from './types.js';
 
@@ -59,7 +63,10 @@ export function decodeSsd(scores: Float32Array, boxes: Float32Array, minScore: n
     }
     if (best < 0) continue;
     const [y0, x0, y1, x1] = [boxes[a * 4]!, boxes[a * 4 + 1]!, boxes[a * 4 + 2]!, boxes[a * 4 + 3]!];
-    out.push({ classIndex: COLUMN_TO_CLASS[best]!, score: bestScore, box: clampBox([x0, y0, x1, y1]) });
+    // Every class's score for this anchor: the second look and the alternatives use them.
+    const classScores = new Float32Array(COCO_CLASSES.length);
+    for (let c = 0; c < cols; c++) if (COLUMN_TO_CLASS[c]! >= 0) classScores[COLUMN_TO_CLASS[c]!] = scores[a * cols + c]!;
+    out.push({ classIndex: COLUMN_TO_CLASS[best]!, score: bestScore, box: clampBox([x0, y0, x1, y1]), classScores });
   }
   return out;
 }
@@ -69,6 +76,15 @@ export class SsdMobileNetDetector extends TfjsDetector<null, { scores: Float32Ar
   readonly licence = 'Apache-2.0';
   readonly pkg = SSD_PACKAGE;
   readonly defaultMinScore = 0.5;
+  override readonly secondLook: boolean;
+
+  constructor(options: DetectorOptions = {}) {
+    super(options);
+    // Off by default: on the labelled photos the mirrored look changed neither recall nor
+    // the hallucinated labels and doubled the cost (docs/detectors.md). The runner-up
+    // classes of one look already say when a label is in doubt.
+    this.secondLook = options.secondLook ?? false;
+  }
 
   preprocess(img: RgbImage): { input: tf.Tensor; meta: null } {
     return {

@@ -8,6 +8,7 @@ import { COCO_CLASSES } from './coco.js';
 import type { ModelPackage } from './model-files.js';
 import { requireModelFile } from './model-files.js';
 import { nms, type Candidate } from './nms.js';
+import { alternativesOf, fuseLooks, mirrorBox, SECOND_LOOK_FLOOR } from './second-look.js';
 import { checkImage } from './preprocess.js';
 import { loadGraphModelFromFile, tf, type GraphModel } from './tfjs-model.js';
 import type { Box, DetectOptions, Detection, Detector, RgbImage } from './types.js';
@@ -15,7 +16,15 @@ import type { Box, DetectOptions, Detection, Detector, RgbImage } from './types.
 export interface DetectorOptions {
   /** Directory holding the model package (or its files); else node_modules, then the model cache. */
   modelDir?: string;
+  /**
+   * Also run the image mirrored and fuse the two looks (./second-look.ts). Default off:
+   * measured in docs/detectors.md, it did not pay for its second inference.
+   */
+  secondLook?: boolean;
 }
+
+/** Runner-up classes at or above this score are reported as `alternatives`. */
+export const ALTERNATIVE_MIN_SCORE = 0.15;
 
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
 
@@ -30,6 +39,10 @@ export abstract class TfjsDetector<Meta, Raw> implements Detector {
   readonly iouThreshold: number = 0.45;
   /** Suppress near-identical boxes across classes (car vs truck on one object). */
   readonly crossClassIouThreshold: number = 0.9;
+  /** Fuse a mirrored second look (see DetectorOptions.secondLook). */
+  readonly secondLook: boolean = false;
+  /** The width axis of the input tensor, for mirroring it (NHWC: 2). */
+  protected readonly widthAxis: number = 2;
 
   private model: GraphModel | null = null;
   private loading: Promise<GraphModel> | null = null;
@@ -80,24 +93,41 @@ export abstract class TfjsDetector<Meta, Raw> implements Detector {
     const model = await this.loaded();
     const minScore = opts.minScore ?? this.defaultMinScore;
     const { input, meta } = this.preprocess(img);
-    let raw: Raw;
+    let candidates: Candidate[];
     try {
-      raw = await this.infer(model, input);
+      if (this.secondLook) {
+        const floor = Math.min(minScore, SECOND_LOOK_FLOOR);
+        const plain = this.postprocess(await this.infer(model, input), meta, floor);
+        const flipped = tf.reverse(input, this.widthAxis);
+        let raw: Raw;
+        try {
+          raw = await this.infer(model, flipped);
+        } finally {
+          tf.dispose(flipped);
+        }
+        const mirrored = this.postprocess(raw, meta, floor).map((c) => ({ ...c, box: mirrorBox(c.box) }));
+        candidates = fuseLooks(plain, mirrored, COCO_CLASSES.length);
+      } else {
+        candidates = this.postprocess(await this.infer(model, input), meta, minScore);
+      }
     } finally {
       tf.dispose(input);
     }
-    const candidates = this.postprocess(raw, meta, minScore);
     const kept = nms(candidates, {
       minScore,
       iouThreshold: this.iouThreshold,
       crossClassIouThreshold: this.crossClassIouThreshold,
       maxDetections: opts.maxDetections ?? 100,
     });
-    return kept.map((c) => ({
-      label: COCO_CLASSES[c.classIndex] ?? `class ${c.classIndex}`,
-      score: round4(c.score),
-      box: c.box.map(round4) as Box,
-    }));
+    return kept.map((c) => {
+      const alternatives = alternativesOf(c, COCO_CLASSES, ALTERNATIVE_MIN_SCORE).map((a) => ({ label: a.label, score: round4(a.score) }));
+      return {
+        label: COCO_CLASSES[c.classIndex] ?? `class ${c.classIndex}`,
+        score: round4(c.score),
+        box: c.box.map(round4) as Box,
+        ...(alternatives.length ? { alternatives } : {}),
+      };
+    });
   }
 
   dispose(): void {

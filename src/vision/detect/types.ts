@@ -7,12 +7,30 @@
 /** Normalised [x0, y0, x1, y1], 0..1 of the upright image (x0 ≤ x1, y0 ≤ y1). */
 export type Box = [number, number, number, number];
 
-export interface Detection {
-  /** COCO class name, as in COCO_CLASSES (e.g. 'dog', 'traffic light'). */
+/** Another class the detector gave the same object, with its score on the same scale. */
+export interface Alternative {
   label: string;
   /** 0..1 */
   score: number;
+}
+
+export interface Detection {
+  /** COCO class name, as in COCO_CLASSES (e.g. 'dog', 'traffic light'). */
+  label: string;
+  /**
+   * 0..1. For ssd-mobilenet (the default) the score is calibrated on the labelled photos
+   * (docs/detectors.md): at CONFIDENT_SCORE (./index.ts) or more the label was right 15
+   * times in 16, below it 6 in 10, so below it say "possibly a cat", not "a cat".
+   */
+  score: number;
   box: Box;
+  /**
+   * Optional, and absent for detectors that score one class per box (centernet). The other
+   * COCO classes scored for this same box at ALTERNATIVE_MIN_SCORE or more, best first
+   * (at most 3): a dog box may carry `[{ label: 'cat', score: 0.64 }]`. A close second
+   * (see isUncertain in ./index.ts) means the label itself is in doubt, whatever its score.
+   */
+  alternatives?: Alternative[];
 }
 
 /** A decoded upright image: row-major 8-bit RGB, width × height × 3 bytes. */
