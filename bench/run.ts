@@ -4,7 +4,7 @@
  *
  *   npm run bench                       all suites (~5 min on 2 cores), rewrites the docs
  *   npm run bench -- --quick            short windows and a 64 MiB upload: checks the bench works; no docs
- *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway); no docs
+ *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway, burst, soak); no docs
  *   npm run bench -- --skip-build       use dist/ as it is
  *   npm run bench -- --upload-mib 256   a smaller upload
  *   npm run bench -- --docs / --no-docs force writing docs/benchmarks.md, or not
@@ -29,8 +29,10 @@ import { runGateway } from './suites/gateway.js';
 import { runOverhead } from './suites/overhead.js';
 import { runUpload } from './suites/upload.js';
 import { runVision } from './suites/vision.js';
+import { runBurst } from './suites/burst.js';
+import { runSoak } from './suites/soak.js';
 
-const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway'] as const;
+const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway', 'burst', 'soak'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const { values: flags } = parseArgs({
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (selected.includes('overhead') || selected.includes('decode') || selected.includes('vision') || selected.includes('gateway')) {
+  if (['overhead', 'decode', 'vision', 'gateway', 'burst', 'soak'].some((s) => selected.includes(s as SuiteName))) {
     log('fixtures: scripts/fetch-fixtures.sh');
     await ensureFixtures();
   }
@@ -131,6 +133,10 @@ async function main(): Promise<void> {
   );
 
   await run('gateway', () => runGateway(loadWindow));
+  await run('burst', () =>
+    runBurst({ photoPath: fixturePath('person.jpg'), tmpDir, concurrency: 200, queue: 32, threads: 2, rounds: quick ? 1 : 3, log }),
+  );
+  await run('soak', () => runSoak({ photoPath: fixturePath('person.jpg'), tmpDir, durationMs: quick ? 10_000 : 120_000, clients: 8, log }));
 
   const totalSeconds = (performance.now() - started) / 1000;
   log(`\nall done in ${totalSeconds.toFixed(0)} s; load average now ${loadAverage()}`);

@@ -1,0 +1,158 @@
+/**
+ * Suite "burst": admission control under a burst. 200 captions sent at once, each on its
+ * own connection, to a real `ocellus serve --vision-queue 32` child with the offline
+ * models; `/healthz` is polled on its own connection all through the burst.
+ *
+ * What it reports per round, then the median over rounds: how many captions were admitted
+ * (answered 200; the target is at most 32 + threads), how many were refused with 429 and
+ * how many of those carried `Retry-After`, anything else (must be 0), the admitted
+ * captions' latency, and `/healthz` p50/p99 during the burst. The baseline, measured in the
+ * same run against the same child: `/healthz` with nothing else going on, and one caption
+ * alone.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { buildRequest, requestOnce } from '../lib/http-load.js';
+import type { SuiteResult } from '../lib/report.js';
+import { startOcellus } from '../lib/servers.js';
+import { fmt, median, ms, quantile, ratio, sorted } from '../lib/stats.js';
+
+export interface BurstOptions {
+  photoPath: string;
+  tmpDir: string;
+  /** Captions sent at once. */
+  concurrency: number;
+  /** `--vision-queue` of the child. */
+  queue: number;
+  /** `--vision-threads` of the child. */
+  threads: number;
+  rounds: number;
+  log: (line: string) => void;
+}
+
+interface Round {
+  admitted: number;
+  refused: number;
+  withRetryAfter: number;
+  other: Map<number, number>;
+  captionMs: number[];
+  healthMs: number[];
+  wallMs: number;
+}
+
+const captionBody = (image: Buffer): string =>
+  JSON.stringify({
+    contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/jpeg', data: image.toString('base64') } }, { text: 'Caption this image.' }] }],
+  });
+
+/** Polls GET /healthz back to back (a fresh connection each, as a load balancer would) until `stop` resolves. */
+async function pollHealth(port: number, stop: Promise<void>): Promise<number[]> {
+  const probe = buildRequest({ method: 'GET', port, path: '/healthz' });
+  const out: number[] = [];
+  let done = false;
+  void stop.then(() => (done = true));
+  while (!done) {
+    const t = performance.now();
+    const r = await requestOnce(port, probe, { timeoutMs: 30_000 });
+    if (r.status !== 200) throw new Error(`/healthz answered ${r.status}`);
+    out.push(performance.now() - t);
+    await sleep(5);
+  }
+  return out;
+}
+
+export async function runBurst(o: BurstOptions): Promise<Omit<SuiteResult, 'seconds' | 'cpu'>> {
+  const photo = readFileSync(o.photoPath);
+  const dataDir = path.join(o.tmpDir, 'burst-data');
+  const args = ['--vision-queue', String(o.queue), '--vision-threads', String(o.threads), '--no-segment', '--no-ocr', '--no-people', '--log-level', 'warn'];
+  o.log(`burst: starting ocellus serve ${args.join(' ')} (loads and warms the detector and the safety model)`);
+  const child = await startOcellus({ dataDir, logFile: path.join(o.tmpDir, 'burst.log'), extraArgs: args });
+  const port = child.port;
+  const caption = buildRequest({ port, path: '/v1beta/models/gemini-2.5-flash:generateContent', body: captionBody(photo), headers: { 'Content-Type': 'application/json' } });
+  try {
+    // Baselines: /healthz alone, one caption alone.
+    const idleStop = sleep(3000);
+    const idleHealth = await pollHealth(port, idleStop);
+    const alone: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const r = await requestOnce(port, caption, { timeoutMs: 120_000 });
+      if (r.status !== 200) throw new Error(`a caption alone answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+      alone.push(performance.now() - t);
+    }
+    o.log(`burst: baseline /healthz p50 ${ms(median(sorted(idleHealth)))}, one caption ${ms(median(sorted(alone)))}`);
+
+    const rounds: Round[] = [];
+    for (let k = 0; k < o.rounds; k++) {
+      let finish!: () => void;
+      const finished = new Promise<void>((r) => (finish = r));
+      const health = pollHealth(port, finished);
+      const round: Round = { admitted: 0, refused: 0, withRetryAfter: 0, other: new Map(), captionMs: [], healthMs: [], wallMs: 0 };
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: o.concurrency }, async () => {
+          const t = performance.now();
+          const r = await requestOnce(port, caption, { timeoutMs: 300_000 });
+          if (r.status === 200) {
+            round.admitted++;
+            round.captionMs.push(performance.now() - t);
+          } else if (r.status === 429) {
+            round.refused++;
+            if (r.headers.some(([h, v]) => h === 'retry-after' && Number(v) >= 1)) round.withRetryAfter++;
+          } else round.other.set(r.status, (round.other.get(r.status) ?? 0) + 1);
+        }),
+      );
+      round.wallMs = performance.now() - t0;
+      finish();
+      round.healthMs = await health;
+      rounds.push(round);
+      const other = [...round.other].map(([s, n]) => `${n}×${s}`).join(', ') || 'none';
+      o.log(
+        `burst round ${k + 1}: ${round.admitted} admitted, ${round.refused} × 429 (${round.withRetryAfter} with Retry-After), other: ${other}; ` +
+          `/healthz p99 ${ms(quantile(sorted(round.healthMs), 0.99))} over ${round.healthMs.length} probes; ${ms(round.wallMs)}`,
+      );
+      await sleep(2000); // let the lingering tickets go before the next round
+    }
+
+    const med = (f: (r: Round) => number) => median(sorted(rounds.map(f)));
+    const healthAll = sorted(rounds.flatMap((r) => r.healthMs));
+    const captionsAll = sorted(rounds.flatMap((r) => r.captionMs));
+    const idle = sorted(idleHealth);
+    const otherTotal = rounds.reduce((n, r) => n + [...r.other.values()].reduce((a, b) => a + b, 0), 0);
+    return {
+      title: `Burst: ${o.concurrency} concurrent captions against --vision-queue ${o.queue}`,
+      method:
+        `${o.concurrency} \`generateContent\` captions of a 640-pixel JPEG sent at once, each on its own connection, to a real ` +
+        `\`ocellus serve --vision-queue ${o.queue} --vision-threads ${o.threads}\` (detector and safety model; SAM, OCR and people models off ` +
+        `so start-up is short: a caption needs neither), ${o.rounds} rounds. \`GET /healthz\` is polled on fresh connections, 5 ms apart, ` +
+        'all through each burst. Baselines from the same child in the same run: `/healthz` polled for 3 s with nothing else going on, ' +
+        'and one caption at a time. Admission counts requests, not model tasks (a caption is two: safety and detection).',
+      tables: [
+        {
+          head: ['what', 'median of rounds', 'target'],
+          rows: [
+            ['captions admitted (200)', fmt(med((r) => r.admitted)), `≤ ${o.queue + o.threads}`],
+            ['refused with 429', fmt(med((r) => r.refused)), `≥ ${o.concurrency - o.queue - o.threads}`],
+            ['… of those with Retry-After', fmt(med((r) => r.withRetryAfter)), 'all'],
+            ['other statuses (all rounds)', String(otherTotal), '0'],
+            ['whole burst, wall clock', ms(med((r) => r.wallMs)), ''],
+          ],
+        },
+        {
+          head: ['latency', 'p50', 'p99', 'max', 'baseline p50', 'p50 ratio'],
+          rows: [
+            ['/healthz during the burst', ms(median(healthAll)), ms(quantile(healthAll, 0.99)), ms(healthAll[healthAll.length - 1] ?? NaN), ms(median(idle)), ratio(median(healthAll), median(idle))],
+            ['admitted caption', ms(median(captionsAll)), ms(quantile(captionsAll, 0.99)), ms(captionsAll[captionsAll.length - 1] ?? NaN), ms(median(sorted(alone))), ratio(median(captionsAll), median(sorted(alone)))],
+          ],
+        },
+      ],
+      notes: [
+        `/healthz p99 during the burst: ${ms(quantile(healthAll, 0.99))} (target < 50 ms) over ${healthAll.length} probes; idle p99 ${ms(quantile(idle, 0.99))}.`,
+        'Admitted captions wait their turn for one of the model threads, so their latency grows with the queue: about (queue ÷ threads) × one caption.',
+      ],
+    };
+  } finally {
+    await child.stop();
+  }
+}
