@@ -16,6 +16,7 @@ import type { ImageFacts, PairFacts, RequestFacts } from './compose/facts.js';
 import { renderAnswer } from './compose/render.js';
 import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';
 import { planTasks, type Plan, type Vocabulary } from './planner.js';
+import { POSSIBLE_FRACTION } from './compose/confidence.js';
 
 export type Analyse = (image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal) => Promise<Analysis>;
 
@@ -36,14 +37,23 @@ export const MIN_MODEL_SIDE = 16;
 /** Most images of one request the models look at; the rest are measured only, and the answer says so. */
 export const MAX_MODEL_IMAGES = 32;
 
+/**
+ * What the models are asked for one image: one analysis serves the whole answer, and every
+ * task asks the detector the same way (down to the "possible" band of ./compose/confidence.ts),
+ * so counts, captions, boxes and yes/no answers read the same detections.
+ */
 export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prompt: string): AnalysisNeeds {
   const needs: AnalysisNeeds = {};
-  const kind = plan.task.kind;
-  if (kind !== 'readText' && caps.detect) needs.detect = {};
+  const task = plan.task;
+  const kind = task.kind;
+  if (kind !== 'readText' && caps.detect) needs.detect = { belowThreshold: POSSIBLE_FRACTION };
   if (kind === 'segment' && caps.segment) needs.segment = {};
   if (kind === 'people' && caps.people) needs.people = true;
-  const wantsText = kind === 'readText' || kind === 'compare' || (kind === 'caption' && plan.task.detail === 'detailed');
+  const wantsText =
+    kind === 'readText' || kind === 'compare' || (kind === 'caption' && task.detail === 'detailed') || (kind === 'yesno' && task.attribute.kind === 'text');
   if (wantsText && caps.ocr) needs.ocr = { prompt };
+  // A short caption reads only pages of text (measured in the worker), so photos stay fast.
+  else if (kind === 'caption' && caps.ocr) needs.ocr = { prompt, onlyIfPage: true };
   return needs;
 }
 
@@ -73,8 +83,9 @@ export class VisionEngine implements Engine {
   /** Everything the models and measurements say about the request's images. */
   async look(images: DecodedImage[], plan: Plan, prompt: string, signal?: AbortSignal): Promise<RequestFacts> {
     const needs = needsOf(plan, this.deps.capabilities, prompt);
-    const side = needs.ocr ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
-    const wantObjectColours = plan.task.kind === 'colour';
+    const side = needs.ocr && !needs.ocr.onlyIfPage ? (this.deps.ocrSide ?? 1600) : (this.deps.analysisSide ?? 1024);
+    const task = plan.task;
+    const wantObjectColours = task.kind === 'colour' || (task.kind === 'yesno' && task.attribute.kind === 'colour');
     const thumbs: RawImage[] = new Array(images.length);
     // Thumbnails of thousands of images at once would hold them all in flight; a few at a time.
     const facts = await mapLimit(
@@ -95,6 +106,8 @@ export class VisionEngine implements Engine {
           height: image.height,
           format: image.format,
           objects,
+          ...(analysis.detectThreshold !== undefined ? { detectThreshold: analysis.detectThreshold } : {}),
+          ...(analysis.textPage ? { textPage: true } : {}),
           ...(analysis.masks ? { masks: analysis.masks } : {}),
           ...(analysis.text ? { text: analysis.text } : {}),
           ...(analysis.people ? { people: analysis.people } : {}),

@@ -4,9 +4,12 @@
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
 import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
+import { measureTextLikeness } from './text-page.js';
 
 export interface DetectCapability {
   detect(img: RawImage, opts?: { minScore?: number; maxDetections?: number }): Promise<DetectedObject[]>;
+  /** The score the detector asserts a label from (its default threshold), when known. */
+  readonly threshold?: number;
 }
 
 export interface SegmentCapability {
@@ -39,18 +42,24 @@ const now = () => performance.now();
 export async function analyseImage(caps: Capabilities, image: RawImage, needs: AnalysisNeeds): Promise<Analysis> {
   const times: Analysis['times'] = {};
   const result: Analysis = { times };
+  const threshold = caps.detect?.threshold;
+  // Masks, people and the page test use only the objects the detector asserts.
+  const asserted = () => (result.objects ?? []).filter((o) => threshold === undefined || o.score >= threshold);
   if (needs.detect && caps.detect) {
     const t = now();
-    result.objects = await caps.detect.detect(image, needs.detect);
+    const { belowThreshold, ...opts } = needs.detect;
+    if (opts.minScore === undefined && belowThreshold !== undefined && threshold !== undefined) opts.minScore = threshold * belowThreshold;
+    result.objects = await caps.detect.detect(image, opts);
+    if (threshold !== undefined) result.detectThreshold = threshold;
     times.detect = now() - t;
   }
   if (needs.segment && caps.segment) {
-    const boxes = needs.segment.boxes ?? (result.objects ?? []).map((o) => ({ box: o.box, label: o.label }));
+    const boxes = needs.segment.boxes ?? asserted().map((o) => ({ box: o.box, label: o.label }));
     result.masks = boxes.length ? await caps.segment.masks(image, boxes, times) : [];
   }
   if (needs.people && caps.people) {
     const t = now();
-    const personBoxes = (result.objects ?? []).filter((o) => o.label === 'person').map((o) => o.box);
+    const personBoxes = asserted().filter((o) => o.label === 'person').map((o) => o.box);
     result.people = await caps.people.analyse(image, personBoxes);
     times.people = now() - t;
   }
@@ -60,9 +69,26 @@ export async function analyseImage(caps: Capabilities, image: RawImage, needs: A
     times.safety = now() - t;
   }
   if (needs.ocr && caps.ocr) {
-    const t = now();
-    result.text = await caps.ocr.read(image, needs.ocr.prompt);
-    times.ocr = now() - t;
+    let read = true;
+    if (needs.ocr.onlyIfPage) {
+      result.textPage = mostlyUnoccupied(asserted()) && measureTextLikeness(image).textLike;
+      read = result.textPage;
+    }
+    if (read) {
+      const t = now();
+      result.text = await caps.ocr.read(image, needs.ocr.prompt);
+      times.ocr = now() - t;
+    }
   }
   return result;
+}
+
+/**
+ * Few asserted objects covering little of the image (books aside: pages are often seen as
+ * one): the case where a page of text is worth measuring for.
+ */
+function mostlyUnoccupied(objects: DetectedObject[]): boolean {
+  const others = objects.filter((o) => o.label !== 'book');
+  const area = others.reduce((s, o) => s + (o.box[2] - o.box[0]) * (o.box[3] - o.box[1]), 0);
+  return others.length <= 2 && area < 0.3;
 }

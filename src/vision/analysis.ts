@@ -14,11 +14,25 @@ export interface RawImage {
 }
 
 export interface AnalysisNeeds {
-  detect?: { minScore?: number; maxDetections?: number };
+  detect?: {
+    minScore?: number;
+    maxDetections?: number;
+    /**
+     * Also return detections down to this fraction of the detector's own threshold (when
+     * `minScore` is not given), for answers that say "possibly" instead of staying silent;
+     * `Analysis.detectThreshold` tells them apart. See src/engine/compose/confidence.ts.
+     */
+    belowThreshold?: number;
+  };
   /** Masks for these boxes, or for the detections when `boxes` is absent. */
   segment?: { boxes?: Array<{ box: NormBox; label: string }> };
-  /** Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with fallback). */
-  ocr?: { prompt: string };
+  /**
+   * Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with
+   * fallback). `onlyIfPage`: read only when the image measures like a page of text and the
+   * detector found little else (a caption then says it is a page), so ordinary photos do
+   * not pay for the reader.
+   */
+  ocr?: { prompt: string; onlyIfPage?: boolean };
   /** Rate the image for sexually explicit content (nsfwjs). */
   safety?: boolean;
   /** Faces, expressions and body poses; person boxes come from `detect` when both are asked. */
@@ -41,6 +55,8 @@ export interface DetectedObject {
   label: string;
   score: number;
   box: NormBox;
+  /** Other classes the detector scored for this box, best first (absent for single-class detectors). */
+  alternatives?: Array<{ label: string; score: number }>;
 }
 
 export interface ObjectMask {
@@ -67,6 +83,10 @@ export type { SafetyRating };
 
 export interface Analysis {
   objects?: DetectedObject[];
+  /** The detector's own threshold: objects below it were asked for as "possible" ones. */
+  detectThreshold?: number;
+  /** Whether the image measured like a page of text (when reading depended on it). */
+  textPage?: boolean;
   masks?: ObjectMask[];
   text?: ReadLine[];
   safety?: SafetyRating[];

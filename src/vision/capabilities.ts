@@ -38,7 +38,8 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
   });
 
   const caps: LoadedCapabilities = {
-    ...(detector ? { detect: { detect: (img, opts) => detector.detect(img, opts) } } : {}),
+    // `threshold`: the score the engine asserts a label from; below it answers say "possibly".
+    ...(detector ? { detect: { detect: (img, opts) => detector.detect(img, opts), threshold: detector.defaultMinScore } } : {}),
     ...(sam
       ? {
           segment: {

@@ -63,8 +63,8 @@ describe('composeAnswer', () => {
       expect.stringMatching(/cannot recognise "unicorns"/),
     ]);
     expect(count.data).toEqual({ dog: 1, cat: 0 });
-    const exists = composeAnswer(en({ kind: 'exists', targets: { all: false, classes: ['cat'], unknown: [] } }), facts(img()));
-    expect(exists.sentences[0]).toBe("No, I don't see any cats.");
+    const exists = composeAnswer(en({ kind: 'yesno', targets: { all: false, classes: ['cat'], unknown: [] }, attribute: { kind: 'exists' }, any: false, copula: false }), facts(img()));
+    expect(exists.sentences[0]).toBe('No — I see a dog, not a cat.');
   });
 
   it('classifies by the stronger detection', () => {

@@ -4,12 +4,15 @@
  * sentence comes from a detection, a text line or a measurement; when the plan names
  * something the models do not know, the answer says so instead of guessing.
  */
-import type { NormBox } from '../../vision/analysis.js';
+import type { DetectedObject, NormBox } from '../../vision/analysis.js';
 import type { Plan, Targets, Task } from '../planner.js';
 import type { Lang } from '../language.js';
 import type { ImageFacts, RequestFacts } from './facts.js';
 import { canonicalLabel, countedName, labelName } from './labels.js';
 import { colourName, join, placeOf, say } from './phrases.js';
+import { bandOf, closeAlternative, DEFAULT_THRESHOLD, type Band } from './confidence.js';
+import { yesNo } from './yes-no.js';
+import { textPageSentences } from './text-page.js';
 
 export interface Answer {
   sentences: string[];
@@ -25,32 +28,29 @@ export function toBox2d(box: NormBox): [number, number, number, number] {
   return [q(box[1]), q(box[0]), q(box[3]), q(box[2])];
 }
 
-/**
- * Sentences name only detections at least this confident: a wrong noun in prose misleads
- * more than a missing one. Box lists (detect, segment) keep the detector's own threshold,
- * since each entry carries its box for the caller to judge.
- */
-export const PROSE_MIN_SCORE = 0.35;
 /** Past this many images, prose answers summarise instead of speaking of each image. */
 export const MANY_IMAGES = 8;
+
+/**
+ * Every answer reads the same detections through one policy (./confidence.ts): `objects`
+ * become the ones asserted (counted, boxed, named), the rest above the floor `possible`.
+ */
+export function applyConfidence(img: ImageFacts): ImageFacts {
+  const keep = img.objects.map((o) => bandOf(o.score, img.detectThreshold ?? DEFAULT_THRESHOLD));
+  const asserted = (b: Band | undefined) => b === 'sure' || b === 'likely';
+  return {
+    ...img,
+    objects: img.objects.filter((_, i) => asserted(keep[i])),
+    possible: [...(img.possible ?? []), ...img.objects.filter((_, i) => keep[i] === 'possible')],
+    ...(img.objectColours ? { objectColours: img.objectColours.filter((_, i) => asserted(keep[i])) } : {}),
+  };
+}
 
 export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
   const { lang, task } = plan;
   if (allFacts.images.length === 0) return { sentences: [say.noImage(lang)] };
   const boxList = task.kind === 'detect' || task.kind === 'segment';
-  const facts: RequestFacts = boxList
-    ? allFacts
-    : {
-        ...allFacts,
-        images: allFacts.images.map((img) => {
-          const keep = img.objects.map((o) => o.score >= PROSE_MIN_SCORE);
-          return {
-            ...img,
-            objects: img.objects.filter((_, i) => keep[i]),
-            ...(img.objectColours ? { objectColours: img.objectColours.filter((_, i) => keep[i]) } : {}),
-          };
-        }),
-      };
+  const facts: RequestFacts = { ...allFacts, images: allFacts.images.map(applyConfidence) };
   if (facts.images.length > MANY_IMAGES && !boxList && task.kind !== 'readText') return manyImages(facts, lang);
   switch (task.kind) {
     case 'detect':
@@ -63,8 +63,8 @@ export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
       return readText(facts, lang);
     case 'count':
       return count(task.targets, facts, lang);
-    case 'exists':
-      return exists(task.targets, facts, lang);
+    case 'yesno':
+      return yesNo(task, facts, lang) ?? cannotAnswer(facts, lang);
     case 'where':
       return where(task.targets, facts, lang);
     case 'colour':
@@ -76,8 +76,13 @@ export function composeAnswer(plan: Plan, allFacts: RequestFacts): Answer {
     case 'people':
       return people(facts, lang);
     case 'unknown':
-      return { sentences: [say.cannotAnswer(lang), ...facts.images.flatMap((img) => caption(img, 'short', lang, facts.images.length > 1))] };
+      return cannotAnswer(facts, lang);
   }
+}
+
+/** A question the engine cannot place: said plainly, with what the models did see. */
+function cannotAnswer(facts: RequestFacts, lang: Lang): Answer {
+  return { sentences: [say.cannotAnswer(lang), ...facts.images.flatMap((img) => caption(img, 'short', lang, facts.images.length > 1))] };
 }
 
 const selected = (img: ImageFacts, targets: Targets) =>
@@ -106,13 +111,20 @@ function segmentation(targets: Targets, facts: RequestFacts, lang: Lang): Answer
 }
 
 /** Objects grouped by class, largest group first, as counted phrases. */
-function groups(img: ImageFacts): Array<{ label: string; count: number; boxes: NormBox[] }> {
-  const by = new Map<string, NormBox[]>();
-  for (const o of img.objects) by.set(canonicalLabel(o.label), [...(by.get(canonicalLabel(o.label)) ?? []), o.box]);
+function groups(img: ImageFacts): Array<{ label: string; count: number; boxes: NormBox[]; objects: DetectedObject[] }> {
+  const by = new Map<string, DetectedObject[]>();
+  for (const o of img.objects) by.set(canonicalLabel(o.label), [...(by.get(canonicalLabel(o.label)) ?? []), o]);
   const area = (b: NormBox) => (b[2] - b[0]) * (b[3] - b[1]);
   return [...by.entries()]
-    .map(([label, boxes]) => ({ label, count: boxes.length, boxes }))
+    .map(([label, objects]) => ({ label, count: objects.length, boxes: objects.map((o) => o.box), objects }))
     .sort((a, b) => b.boxes.reduce((s, x) => s + area(x), 0) - a.boxes.reduce((s, x) => s + area(x), 0));
+}
+
+/** "a dog", or "a dog (or possibly a cat)" when the detector scored another class close behind. */
+function namedGroup(x: { label: string; count: number; objects: DetectedObject[] }, lang: Lang): string {
+  const name = countedName(x.label, x.count, lang);
+  const alt = x.count === 1 ? closeAlternative(x.objects[0]!) : undefined;
+  return alt ? say.orPossibly(name, countedName(alt.label, 1, lang), lang) : name;
 }
 
 function colourPhrase(img: ImageFacts, lang: Lang): string {
@@ -120,16 +132,31 @@ function colourPhrase(img: ImageFacts, lang: Lang): string {
   return say.colours(join(names, lang), say.light(img.brightness, lang), lang);
 }
 
+/** Objects under the threshold, said as possible, at most two, each class once and not one already named. */
+function possiblePhrase(img: ImageFacts, lang: Lang): string | undefined {
+  const named = new Set(img.objects.map((o) => canonicalLabel(o.label)));
+  const seen = new Set<string>();
+  const items = (img.possible ?? [])
+    .filter((o) => !named.has(canonicalLabel(o.label)) && !seen.has(canonicalLabel(o.label)) && seen.add(canonicalLabel(o.label)))
+    .slice(0, 2)
+    .map((o) => say.thingAt(countedName(o.label, 1, lang), placeOf(o.box, lang), lang));
+  return items.length ? join(items, lang) : undefined;
+}
+
 function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many: boolean): string[] {
   const g = groups(img);
   const out: string[] = [];
+  const page = textPageSentences(img, lang, detail);
+  const maybe = possiblePhrase(img, lang);
   if (img.notLooked === 'tiny') out.push(say.tooSmall(img.width, img.height, lang));
+  else if (page.length) out.push(...(many ? [say.imageLabel(img.index, lang) + page[0]!, ...page.slice(1)] : page));
+  else if (g.length === 0 && maybe) out.push(many ? say.imageLabel(img.index, lang) + say.unsureOnly(maybe, lang) : say.unsureOnly(maybe, lang));
   else if (g.length === 0) out.push(many ? say.imageHasNothing(img.index, lang) : say.nothingKnown(lang));
-  else {
-    const things = join(g.map((x) => countedName(x.label, x.count, lang)), lang);
-    out.push(many ? say.imageHas(img.index, things, lang) : say.photoOf(things, lang));
+  if (g.length) {
+    const things = join(g.map((x) => namedGroup(x, lang)), lang);
+    out.push(page.length ? say.alsoSee(things, lang) : many ? say.imageHas(img.index, things, lang) : say.photoOf(things, lang));
     const placed = g.filter((x) => x.count === 1).slice(0, detail === 'detailed' ? 6 : 3);
-    if (placed.length) {
+    if (placed.length && !page.length) {
       const parts = placed.map((x, i) =>
         i === 0
           ? say.isAt(labelName(x.label, lang), placeOf(x.boxes[0]!, lang), lang)
@@ -139,10 +166,12 @@ function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many
       );
       out.push(`${parts.join(lang === 'en' ? ', ' : '，')}${lang === 'en' ? '.' : '。'}`);
     }
+    // Possible objects next to asserted ones are left out of captions: a caption is a
+    // summary, and a hedged extra noun there misleads more than it helps.
   }
   const text = (img.text ?? []).map((l) => l.text).join(' ').trim();
-  if (text) out.push(say.textReads(text, lang));
-  if (detail === 'detailed' || g.length === 0) {
+  if (text && (!page.length || detail === 'detailed')) out.push(say.textReads(text, lang));
+  if (detail === 'detailed' || (g.length === 0 && !page.length)) {
     out.push(colourPhrase(img, lang));
     if (detail === 'detailed') {
       out.push(say.dims(img.width, img.height, img.format.toUpperCase(), lang));
@@ -179,19 +208,6 @@ function count(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
     sentences: [...sentences, ...unknownNote(targets, lang)],
     data: Object.fromEntries(byLabel.map((l) => [labelName(l, 'en', 1), found.filter((o) => canonicalLabel(o.label) === l).length])),
   };
-}
-
-function exists(targets: Targets, facts: RequestFacts, lang: Lang): Answer {
-  if (targets.classes.length === 0) return { sentences: unknownNote(targets, lang).length ? unknownNote(targets, lang) : [say.cannotAnswer(lang)] };
-  const sentences = targets.classes.map((label) => {
-    const found = facts.images.flatMap((img) => img.objects.filter((o) => canonicalLabel(o.label) === label));
-    if (found.length === 0) return say.noThereIsNot(labelName(label, lang, 2), lang);
-    return say.yesThereIs(countedName(label, found.length, lang), lang);
-  });
-  const data = Object.fromEntries(
-    targets.classes.map((l) => [labelName(l, 'en', 1), facts.images.some((img) => img.objects.some((o) => canonicalLabel(o.label) === l))]),
-  );
-  return { sentences: [...sentences, ...unknownNote(targets, lang)], data };
 }
 
 function where(targets: Targets, facts: RequestFacts, lang: Lang): Answer {

@@ -10,7 +10,14 @@ export interface ImageFacts {
   width: number;
   height: number;
   format: string;
+  /** The objects answers assert: detections at or above the detector's threshold (./confidence.ts). */
   objects: DetectedObject[];
+  /** Detections just under the threshold: said as "possibly", never counted, boxed or denied. */
+  possible?: DetectedObject[];
+  /** The detector's threshold the bands of ./confidence.ts are measured from. */
+  detectThreshold?: number;
+  /** The image measured like a page of text and was read for it (captions say so). */
+  textPage?: boolean;
   masks?: ObjectMask[];
   text?: ReadLine[];
   /** Faces and poses, when the question was about people and the model is installed. */

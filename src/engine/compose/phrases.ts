@@ -16,7 +16,7 @@ export function placeOf(box: NormBox, lang: Lang): string {
   const row = cy < 1 / 3 ? 0 : cy > 2 / 3 ? 2 : 1;
   const places: Tri[][] = [
     [t('upper left', '左上方', '左上方'), t('top centre', '上方中央', '上方中央'), t('upper right', '右上方', '右上方')],
-    [t('left', '左側', '左侧'), t('centre', '中央', '中央'), t('right', '右側', '右侧')],
+    [t('left', '左側', '左侧'), t('centre', '中間', '中间'), t('right', '右側', '右侧')],
     [t('lower left', '左下方', '左下方'), t('bottom centre', '下方中央', '下方中央'), t('lower right', '右下方', '右下方')],
   ];
   return places[row]![col]![lang];
@@ -28,7 +28,29 @@ export function join(items: string[], lang: Lang): string {
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
+/** "in the centre", "at the left": where a thing is, after its name. */
+export function atPlace(place: string, lang: Lang): string {
+  if (lang !== 'en') return `在${place}`;
+  return place === 'centre' ? 'in the centre' : `at the ${place}`;
+}
+
 export const say = {
+  orPossibly: (thing: string, other: string, lang: Lang) => t(`${thing} (or possibly ${other})`, `${thing}（也可能是${other}）`, `${thing}（也可能是${other}）`)[lang],
+  thingAt: (thing: string, place: string, lang: Lang) => (lang === 'en' ? `${thing} ${atPlace(place, lang)}` : `${thing}${atPlace(place, lang)}`),
+  unsureOnly: (things: string, lang: Lang) =>
+    t(
+      `I am not sure what this shows: possibly ${things}.`,
+      `我不確定畫面中是什麼：可能是${things}。`,
+      `我不确定画面中是什么：可能是${things}。`,
+    )[lang],
+  alsoSee: (things: string, lang: Lang) => t(`I also see ${things}.`, `另外還看到${things}。`, `另外还看到${things}。`)[lang],
+  imageLabel: (n: number, lang: Lang) => t(`Image ${n}: `, `第 ${n} 張：`, `第 ${n} 张：`)[lang],
+  textPage: (heading: string, lines: number, lang: Lang) =>
+    t(
+      `A page of text headed "${heading}" (${lines} lines).`,
+      `一頁文字，標題是「${heading}」（共 ${lines} 行）。`,
+      `一页文字，标题是“${heading}”（共 ${lines} 行）。`,
+    )[lang],
   photoOf: (things: string, lang: Lang) => t(`A photo of ${things}.`, `一張有${things}的照片。`, `一张有${things}的照片。`)[lang],
   isAt: (thing: string, place: string, lang: Lang) =>
     t(`The ${thing} is at the ${place}`, `${thing}在畫面${place}`, `${thing}在画面${place}`)[lang],

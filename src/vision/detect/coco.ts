@@ -53,6 +53,25 @@ const CUTLERY: CocoClass[] = ['fork', 'knife', 'spoon'];
 const APPLIANCES: CocoClass[] = ['microwave', 'oven', 'toaster', 'sink', 'refrigerator'];
 const ELECTRONICS: CocoClass[] = ['tv', 'laptop', 'mouse', 'remote', 'keyboard', 'cell phone'];
 const BAGS: CocoClass[] = ['handbag', 'backpack', 'suitcase'];
+const KITCHENWARE: CocoClass[] = ['bottle', 'wine glass', 'cup', 'fork', 'knife', 'spoon', 'bowl'];
+const SPORTS: CocoClass[] = [
+  'frisbee', 'skis', 'snowboard', 'sports ball', 'kite', 'baseball bat', 'baseball glove', 'skateboard', 'surfboard', 'tennis racket',
+];
+const ACCESSORIES: CocoClass[] = ['backpack', 'umbrella', 'handbag', 'tie', 'suitcase'];
+
+/**
+ * The broad kind each class belongs to, by the category words above: a yes/no answer that
+ * denies a cat names the dog it saw instead, because that is the confusion worth showing.
+ */
+const KINDS: Array<[string, readonly CocoClass[]]> = [
+  ['person', ['person']], ['animal', ANIMALS], ['vehicle', VEHICLES], ['food', FOOD], ['furniture', FURNITURE],
+  ['electronics', ELECTRONICS], ['appliance', APPLIANCES], ['kitchenware', KITCHENWARE], ['sports equipment', SPORTS],
+  ['accessory', ACCESSORIES],
+];
+
+export function supercategoryOf(label: string): string | undefined {
+  return KINDS.find(([, classes]) => (classes as readonly string[]).includes(label))?.[0];
+}
 
 /**
  * English terms (singular; plurals are generated) → classes. Multi-word terms match as a
@@ -109,6 +128,7 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
   handbag: 'handbag', purse: 'handbag', 'hand bag': 'handbag', tote: 'handbag', 'shoulder bag': 'handbag', bag: BAGS,
   tie: 'tie', necktie: 'tie', 'bow tie': 'tie',
   suitcase: 'suitcase', luggage: 'suitcase', baggage: 'suitcase', 'travel bag': 'suitcase',
+  accessory: ACCESSORIES,
   // sports
   frisbee: 'frisbee', 'flying disc': 'frisbee', ski: 'skis', skis: 'skis', snowboard: 'snowboard',
   'sports ball': 'sports ball', ball: 'sports ball', football: 'sports ball', 'soccer ball': 'sports ball',
@@ -118,6 +138,8 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
   'baseball glove': 'baseball glove', 'baseball mitt': 'baseball glove', mitt: 'baseball glove',
   skateboard: 'skateboard', surfboard: 'surfboard', 'surf board': 'surfboard',
   'tennis racket': 'tennis racket', racket: 'tennis racket', racquet: 'tennis racket', 'tennis racquet': 'tennis racket',
+  'sports equipment': SPORTS, 'sport equipment': SPORTS, 'sporting goods': SPORTS, 'sports gear': SPORTS,
+  'sports item': SPORTS, 'sporting equipment': SPORTS,
   // kitchen
   bottle: 'bottle', 'water bottle': 'bottle', 'wine bottle': 'bottle', 'beer bottle': 'bottle',
   'wine glass': 'wine glass', wineglass: 'wine glass', goblet: 'wine glass', 'champagne glass': 'wine glass',
@@ -125,6 +147,8 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
   fork: 'fork', knife: 'knife', spoon: 'spoon', teaspoon: 'spoon', tablespoon: 'spoon', ladle: 'spoon',
   cutlery: CUTLERY, silverware: CUTLERY, utensil: CUTLERY, flatware: CUTLERY,
   bowl: 'bowl',
+  kitchenware: KITCHENWARE, 'kitchen utensil': KITCHENWARE, 'kitchen item': KITCHENWARE, dishware: KITCHENWARE,
+  tableware: KITCHENWARE, crockery: KITCHENWARE, dish: KITCHENWARE,
   // food
   banana: 'banana', apple: 'apple', sandwich: 'sandwich', burger: 'sandwich', hamburger: 'sandwich',
   orange: 'orange', tangerine: 'orange', mandarin: 'orange', clementine: 'orange',
@@ -146,6 +170,7 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
   keyboard: 'keyboard', 'cell phone': 'cell phone', cellphone: 'cell phone', phone: 'cell phone',
   'mobile phone': 'cell phone', smartphone: 'cell phone', iphone: 'cell phone',
   telephone: 'cell phone', electronics: ELECTRONICS, gadget: ELECTRONICS, device: ELECTRONICS,
+  'electronic device': ELECTRONICS, 'electronic item': ELECTRONICS,
   // appliances
   microwave: 'microwave', 'microwave oven': 'microwave', oven: 'oven', stove: 'oven', cooker: 'oven',
   toaster: 'toaster', sink: 'sink', basin: 'sink', washbasin: 'sink',
@@ -324,7 +349,7 @@ const ZH: Record<string, CocoClass | CocoClass[]> = {
   肩包: 'handbag', 女包: 'handbag', 袋子: BAGS, 包: BAGS,
   領帶: 'tie', 领带: 'tie', 領結: 'tie', 领结: 'tie',
   行李箱: 'suitcase', 手提箱: 'suitcase', 旅行箱: 'suitcase', 皮箱: 'suitcase', 拉桿箱: 'suitcase',
-  拉杆箱: 'suitcase', 行李: 'suitcase',
+  拉杆箱: 'suitcase', 行李: 'suitcase', 配件: ACCESSORIES, 配飾: ACCESSORIES, 配饰: ACCESSORIES,
   // sports
   飛盤: 'frisbee', 飞盘: 'frisbee', 飛碟: 'frisbee', 飞碟: 'frisbee',
   滑雪板: 'skis', 滑雪屐: 'skis', 雙板: 'skis', 双板: 'skis',
@@ -337,6 +362,8 @@ const ZH: Record<string, CocoClass | CocoClass[]> = {
   棒球手套: 'baseball glove', 壘球手套: 'baseball glove', 垒球手套: 'baseball glove',
   滑板: 'skateboard', 衝浪板: 'surfboard', 冲浪板: 'surfboard', 滑浪板: 'surfboard',
   網球拍: 'tennis racket', 网球拍: 'tennis racket', 球拍: 'tennis racket', 羽毛球拍: 'tennis racket',
+  運動器材: SPORTS, 运动器材: SPORTS, 體育用品: SPORTS, 体育用品: SPORTS, 運動用品: SPORTS, 运动用品: SPORTS,
+  運動裝備: SPORTS, 运动装备: SPORTS,
   // kitchen
   瓶子: 'bottle', 瓶: 'bottle', 水瓶: 'bottle', 酒瓶: 'bottle', 水壺: 'bottle', 寶特瓶: 'bottle', 塑料瓶: 'bottle',
   酒杯: 'wine glass', 紅酒杯: 'wine glass', 红酒杯: 'wine glass', 葡萄酒杯: 'wine glass', 高腳杯: 'wine glass',
@@ -346,6 +373,8 @@ const ZH: Record<string, CocoClass | CocoClass[]> = {
   湯匙: 'spoon', 汤匙: 'spoon', 勺子: 'spoon', 勺: 'spoon', 調羹: 'spoon', 调羹: 'spoon', 匙: 'spoon', 湯勺: 'spoon',
   汤勺: 'spoon', 餐具: CUTLERY, 刀叉: ['fork', 'knife'],
   碗: 'bowl', 飯碗: 'bowl', 饭碗: 'bowl',
+  廚具: KITCHENWARE, 厨具: KITCHENWARE, 廚房用品: KITCHENWARE, 厨房用品: KITCHENWARE, 器皿: KITCHENWARE,
+  碗盤: KITCHENWARE, 碗盘: KITCHENWARE,
   // food
   香蕉: 'banana', 蘋果: 'apple', 苹果: 'apple', 三明治: 'sandwich', 三文治: 'sandwich', 漢堡: 'sandwich', 汉堡: 'sandwich',
   橙子: 'orange', 橙: 'orange', 柳橙: 'orange', 柳丁: 'orange', 橘子: 'orange', 桔子: 'orange', 柑橘: 'orange', 橘: 'orange',
@@ -459,6 +488,15 @@ export interface PromptClasses {
   unknown: string[];
 }
 
+export interface PromptTerms extends PromptClasses {
+  /**
+   * Each known word as written and the classes it covers, in order: a category word
+   * ("vehicle", 動物) is one term over several classes, so a yes/no question about it gets
+   * one answer, not one per class.
+   */
+  terms: Array<{ text: string; classes: CocoClass[] }>;
+}
+
 const HAN = /\p{Script=Han}/u;
 
 /**
@@ -470,10 +508,18 @@ const HAN = /\p{Script=Han}/u;
  *   cocoClassesInPrompt('where is the unicorn')           → { classes: [], unknown: ['unicorn'] }
  */
 export function cocoClassesInPrompt(text: string): PromptClasses {
+  const { classes, unknown } = cocoTermsInPrompt(text);
+  return { classes, unknown };
+}
+
+/** cocoClassesInPrompt plus the words that named them (`terms`). */
+export function cocoTermsInPrompt(text: string): PromptTerms {
   const classes: CocoClass[] = [];
   const unknown: string[] = [];
-  const addClasses = (cs: readonly CocoClass[]) => {
+  const terms: PromptTerms['terms'] = [];
+  const addClasses = (cs: readonly CocoClass[], term: string) => {
     for (const c of cs) if (!classes.includes(c)) classes.push(c);
+    if (!terms.some((t) => t.text === term)) terms.push({ text: term, classes: [...cs] });
   };
   const addUnknown = (u: string) => {
     const t = u.trim();
@@ -485,15 +531,15 @@ export function cocoClassesInPrompt(text: string): PromptClasses {
     if (HAN.test(run)) scanChinese(run, addClasses, addUnknown);
     else scanEnglish(run, addClasses, addUnknown);
   }
-  return { classes, unknown };
+  return { classes, unknown, terms };
 }
 
 /** Same as cocoClassesInPrompt, typed as the planner's `Vocabulary` (classes as plain strings). */
-export function vocabulary(phrase: string): { classes: string[]; unknown: string[] } {
-  return cocoClassesInPrompt(phrase);
+export function vocabulary(phrase: string): { classes: string[]; unknown: string[]; terms: Array<{ text: string; classes: string[] }> } {
+  return cocoTermsInPrompt(phrase);
 }
 
-function scanEnglish(text: string, addClasses: (c: readonly CocoClass[]) => void, addUnknown: (u: string) => void): void {
+function scanEnglish(text: string, addClasses: (c: readonly CocoClass[], term: string) => void, addUnknown: (u: string) => void): void {
   english ??= buildEnglish();
   const { terms, maxWords } = english;
   const words = (text.toLowerCase().replace(/[’‘]/g, "'").match(/[a-z0-9]+(?:['-][a-z0-9]+)*/g) ?? []).map((w) =>
@@ -515,7 +561,7 @@ function scanEnglish(text: string, addClasses: (c: readonly CocoClass[]) => void
       // "orange car": a colour, not the fruit, when another noun follows.
       if (n === 1 && COLOUR_NOUNS.has(phrase) && i + 1 < tokens.length && isNoun(tokens[i + 1]!)) break;
       flush();
-      if ('classes' in entry) addClasses(entry.classes);
+      if ('classes' in entry) addClasses(entry.classes, phrase);
       else addUnknown(phrase);
       matched = n;
       break;
@@ -537,7 +583,7 @@ function isNoun(token: string): boolean {
   return english.terms.has(token) || !(EN_STOP.has(token) || looksLikeVerbOrAdverb(token) || /^\d+$/.test(token));
 }
 
-function scanChinese(text: string, addClasses: (c: readonly CocoClass[]) => void, addUnknown: (u: string) => void): void {
+function scanChinese(text: string, addClasses: (c: readonly CocoClass[], term: string) => void, addUnknown: (u: string) => void): void {
   chinese ??= buildChinese();
   const { terms, stops, maxLen } = chinese;
   const chars = [...text];
@@ -553,7 +599,7 @@ function scanChinese(text: string, addClasses: (c: readonly CocoClass[]) => void
       const entry = terms.get(s);
       if (entry) {
         flush();
-        if ('classes' in entry) addClasses(entry.classes);
+        if ('classes' in entry) addClasses(entry.classes, s);
         else addUnknown(s);
         step = n;
         break;

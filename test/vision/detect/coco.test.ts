@@ -140,8 +140,9 @@ describe('prompt words → COCO classes (Chinese)', () => {
 });
 
 describe('vocabulary (the planner’s Vocabulary type)', () => {
-  it('returns the same as cocoClassesInPrompt', () => {
+  it('returns the same as cocoClassesInPrompt, plus the words that named each class', () => {
     const v: (phrase: string) => { classes: string[]; unknown: string[] } = vocabulary;
-    expect(v('puppies and a unicorn')).toEqual({ classes: ['dog'], unknown: ['unicorn'] });
+    expect(v('puppies and a unicorn')).toEqual({ classes: ['dog'], unknown: ['unicorn'], terms: [{ text: 'puppies', classes: ['dog'] }] });
+    expect(vocabulary('vehicles').terms).toEqual([{ text: 'vehicles', classes: ['bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat'] }]);
   });
 });
