@@ -119,6 +119,12 @@ class FsPartialWriter implements PartialWriter {
     }
   }
 
+  async truncate(size: number): Promise<void> {
+    if (size > this.bytes) throw new Error(`cannot extend a partial object (${this.bytes} bytes) to ${size}`);
+    await this.handle.truncate(size);
+    this.bytes = size;
+  }
+
   async sync(): Promise<void> {
     await this.handle.sync();
   }

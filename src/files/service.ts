@@ -21,7 +21,8 @@ import {
   invalidArgument,
   notFound,
 } from '../server/errors.js';
-import { normaliseKeys } from '../wire/keys.js';
+import { normaliseKeys, snakeToCamel } from '../wire/keys.js';
+import { diskFull, isDiskFull, noDiskGuard, RECHECK_BYTES, type DiskGuard } from './disk-space.js';
 import type { BlobStore, FileRecord, MetaStore, NewFileRecord, PartialWriter, UploadSession } from './store.js';
 
 export type InspectResult = { ok: true; mimeType: string } | { ok: false; message: string };
@@ -40,6 +41,8 @@ export interface FilesServiceOptions {
   logger: Logger;
   /** Leftover objects nobody references are removed once they are this old (default 10 min). */
   orphanGraceMs?: number;
+  /** Free-space floor for upload bytes (default: none; ENOSPC is still a 503). */
+  disk?: DiskGuard;
 }
 
 /** Metadata a client may give for a file (already key-normalised). */
@@ -115,6 +118,8 @@ export interface FilesService {
   checkMetadata(project: string, metadata: FileMetadataInput): void;
   /** Metadata-only create: a record without bytes, FAILED with an explanation. */
   create(project: string, metadata: FileMetadataInput): FileRecord;
+  /** Throws 503 when `bytes` more would take the disk below its free-space floor (fail before a start). */
+  ensureDiskSpace(bytes: number): Promise<void>;
   get(project: string, id: string): FileRecord;
   list(project: string, opts: { pageSize?: number | undefined; pageToken?: string | undefined }): FileListResult;
   delete(project: string, id: string): Promise<void>;
@@ -153,11 +158,15 @@ export function parseFileMetadata(body: unknown): FileMetadataInput {
   if (typeof body !== 'object' || Array.isArray(body))
     throw invalidArgument('Invalid JSON payload received. Expected an object with a "file" field.');
   const top = normaliseKeys(body) as Record<string, unknown>;
-  const raw = top.file !== undefined ? top.file : top;
+  const wrapped = top.file !== undefined;
+  if (wrapped) rejectUnknown(body as Record<string, unknown>, top, CREATE_FILE_FIELDS, '');
+  const raw = wrapped ? top.file : top;
   if (raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw))
     throw invalidArgument('Invalid value at \'file\': expected an object.', 'file');
   const f = raw as Record<string, unknown>;
+  const sent = wrapped ? fieldOf(body as Record<string, unknown>, 'file') : body;
+  rejectUnknown(sent as Record<string, unknown>, f, FILE_FIELDS, wrapped ? 'file' : '');
   const str = (key: string): string | undefined => {
     const v = f[key];
     if (v === undefined || v === null) return undefined;
@@ -173,6 +182,45 @@ export function parseFileMetadata(body: unknown): FileMetadataInput {
     sizeBytes = n;
   }
   return { name: str('name'), displayName: str('displayName'), mimeType: str('mimeType'), sizeBytes };
+}
+
+/** Fields of Gemini's File resource (output-only ones too: a client may send a File back). */
+const FILE_FIELDS = new Set([
+  'name',
+  'displayName',
+  'mimeType',
+  'sizeBytes',
+  'createTime',
+  'updateTime',
+  'expirationTime',
+  'sha256Hash',
+  'uri',
+  'downloadUri',
+  'state',
+  'source',
+  'error',
+  'videoMetadata',
+]);
+const CREATE_FILE_FIELDS = new Set(['file']);
+
+/** The value of `key` in the body as sent (snake or camel case). */
+function fieldOf(sent: Record<string, unknown>, key: string): unknown {
+  for (const [k, v] of Object.entries(sent)) if (snakeToCamel(k) === key) return v;
+  return undefined;
+}
+
+/**
+ * Gemini's answer to a field it does not know: 400 `Unknown name "x" at 'file': Cannot find
+ * field.`, echoing the key as the client sent it (`sent` is the object before key
+ * normalisation, `normalised` after).
+ */
+function rejectUnknown(sent: Record<string, unknown>, normalised: Record<string, unknown>, known: Set<string>, at: string): void {
+  for (const key of Object.keys(normalised)) {
+    if (known.has(key)) continue;
+    const name = Object.keys(sent ?? {}).find((k) => snakeToCamel(k) === key) ?? key;
+    const where = at ? ` at '${at}'` : '';
+    throw invalidArgument(`Invalid JSON payload received. Unknown name ${JSON.stringify(name)}${where}: Cannot find field.`, at || undefined);
+  }
 }
 
 /** The file id a `fileData.fileUri` points at, or undefined when it is not a file reference. */
@@ -269,6 +317,31 @@ class TerminalUploadError extends Error {
   }
 }
 
+/** A chunk refused as a whole: its bytes are cut off again, the session and earlier bytes stay. */
+class RejectedChunkError extends Error {
+  constructor(readonly apiError: ApiError) {
+    super(apiError.message);
+  }
+}
+
+/** The same error with the upload's state in the headers, so a client knows where to resume. */
+const withUploadState = (err: ApiError, received: number): ApiError =>
+  new ApiError(err.httpStatus, err.status, err.message, err.details, {
+    ...err.headers,
+    'X-Goog-Upload-Status': 'active',
+    'X-Goog-Upload-Size-Received': String(received),
+  });
+
+/** Runs a store call, turning a full disk (ENOSPC, SQLITE_FULL) into 503. */
+function storing<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (isDiskFull(err)) throw diskFull();
+    throw err;
+  }
+}
+
 const imagesOnly = (mime: string): string =>
   `Ocellus understands images only; a file of type ${mime} cannot be used. Upload an image (${SUPPORTED_FORMATS_TEXT}).`;
 
@@ -293,6 +366,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
   const { blobs, meta, limits, inspect, logger } = opts;
   const clock = opts.clock ?? Date.now;
   const orphanGraceMs = opts.orphanGraceMs ?? ORPHAN_GRACE_MS;
+  const disk = opts.disk ?? noDiskGuard;
 
   /** Sessions loaded into memory (hash state, size), by session key. */
   const live = new Map<string, LiveSession>();
@@ -511,6 +585,28 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     await blobs.deletePartial(s.row.partialKey);
   }
 
+  /**
+   * A chunk for an upload that is already final. A retry of the final chunk (its response
+   * was lost: same end offset, with finalize) answers the file again; anything else would
+   * be bytes silently dropped, so it is refused.
+   */
+  async function chunkAfterFinal(row: UploadSession, chunk: ChunkInput): Promise<UploadStatus> {
+    const final = row.finalSize ?? 0;
+    const len = chunk.contentLength;
+    const retry =
+      chunk.finalize &&
+      len !== undefined &&
+      (chunk.offset === undefined ? len === 0 : chunk.offset + len === final && chunk.offset <= final);
+    if (retry) return finalStatus(row);
+    throw new ApiError(
+      400,
+      'FAILED_PRECONDITION',
+      `The upload was already finalized as files/${row.fileId} with ${final} bytes and takes no more bytes. Start a new upload for new content.`,
+      [],
+      { 'X-Goog-Upload-Status': 'final', 'X-Goog-Upload-Size-Received': String(final) },
+    );
+  }
+
   async function finalStatus(row: UploadSession): Promise<UploadStatus> {
     const rec = visible(row.project, row.fileId);
     if (!rec) throw fileNotAccessible(row.fileId);
@@ -526,10 +622,15 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     check: (nextSize: number) => void,
     onWritten: (n: number) => void,
   ): Promise<void> {
+    let sinceDiskCheck = 0;
     await pipeline(body, async (source: AsyncIterable<Uint8Array>) => {
       for await (const chunk of source) {
         if (chunk.length === 0) continue;
         check(writer.size + chunk.length);
+        if ((sinceDiskCheck += chunk.length) >= RECHECK_BYTES) {
+          sinceDiskCheck = 0;
+          await disk.ensure(chunk.length);
+        }
         await writer.append(chunk);
         hash.update(chunk);
         onWritten(chunk.length);
@@ -561,14 +662,16 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         expirationTime: now + limits.uploadSessionTtlMs,
         finalSize: undefined,
       };
-      meta.insertSession(session);
+      storing(() => meta.insertSession(session));
       return { uploadId, session };
     },
 
     async uploadChunk(uploadId, chunk) {
       type Outcome = UploadStatus | { finalize: FileRecord };
-      const result = await withSession<Outcome>(uploadId, finalStatus, async (s) => {
+      const result = await withSession<Outcome>(uploadId, (row) => chunkAfterFinal(row, chunk), async (s) => {
         const row = s.row;
+        // Where this chunk started: a refused chunk is cut back to here.
+        const before = { size: s.size, hash: s.hash.copy() };
         let writer = await blobs.openPartial(row.partialKey);
         if (writer.size !== s.size) {
           // A failure left memory and disk out of step: the disk is the truth.
@@ -592,11 +695,13 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
             { 'X-Goog-Upload-Status': 'active', 'X-Goog-Upload-Size-Received': String(s.size) },
           );
         }
+        const overDeclared = (size: number): ApiError | undefined =>
+          row.declaredSize !== undefined && size > row.declaredSize
+            ? invalidArgument(
+                `The chunk would take the upload to ${size} bytes, past the declared X-Goog-Upload-Header-Content-Length (${row.declaredSize}). The chunk was not stored; the upload keeps its first ${before.size} bytes.`,
+              )
+            : undefined;
         const limitFor = (size: number): ApiError | undefined => {
-          if (row.declaredSize !== undefined && size > row.declaredSize)
-            return invalidArgument(
-              `The upload has more bytes (at least ${size}) than the declared X-Goog-Upload-Header-Content-Length (${row.declaredSize}).`,
-            );
           if (size > limits.fileBytes) return tooLarge(size, limits.fileBytes);
           if (
             row.declaredSize === undefined &&
@@ -609,14 +714,19 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         try {
           try {
             if (chunk.contentLength !== undefined) {
+              const over = overDeclared(s.size + chunk.contentLength);
+              if (over) throw new RejectedChunkError(over);
               const early = limitFor(s.size + chunk.contentLength);
               if (early) throw new TerminalUploadError(early);
             }
+            await disk.ensure(chunk.contentLength ?? 0);
             await streamInto(
               chunk.body,
               writer,
               s.hash,
               (next) => {
+                const over = overDeclared(next);
+                if (over) throw new RejectedChunkError(over);
                 const err = limitFor(next);
                 if (err) throw new TerminalUploadError(err);
               },
@@ -625,6 +735,15 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
                 if (row.declaredSize === undefined) addStreaming(row.project, n);
               },
             );
+          } catch (err) {
+            if (err instanceof RejectedChunkError && s.size !== before.size) {
+              // Only a declared size makes a chunk refusable, and declared uploads are not
+              // counted in `streaming`: size, hash and file go back to the chunk's start.
+              await writer.truncate(before.size);
+              s.size = before.size;
+              s.hash = before.hash;
+            }
+            throw err;
           } finally {
             await closeWriter();
           }
@@ -673,6 +792,14 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
             await dropSession(s);
             throw err.apiError;
           }
+          if (isDiskFull(err)) {
+            // A full disk: the partial goes at once (not at the session's expiry), so the
+            // space comes back now; the client starts again later.
+            await dropSession(s);
+            throw diskFull();
+          }
+          if (err instanceof RejectedChunkError) throw withUploadState(err.apiError, s.size);
+          if (err instanceof ApiError && err.httpStatus === 503) throw withUploadState(err, s.size);
           throw err;
         }
       });
@@ -708,6 +835,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       const contentLength = opts?.contentLength;
       if (contentLength !== undefined && contentLength > limits.fileBytes + (opts?.framingBytes ?? 0))
         throw tooLarge(contentLength, limits.fileBytes);
+      await disk.ensure(contentLength ?? 0);
       const partialKey = `t-${randomKey()}`;
       activeTemps.add(partialKey);
       let writer: PartialWriter;
@@ -719,6 +847,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       }
       const hash = createHash('sha256');
       let received = 0;
+      let sinceDiskCheck = 0;
       let done = false;
       const release = async (): Promise<void> => {
         if (done) return;
@@ -736,7 +865,17 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
           if (chunk.length === 0) return;
           if (received + chunk.length > limits.fileBytes) throw tooLarge(received + chunk.length, limits.fileBytes);
           checkProjectQuota(project, chunk.length);
-          await writer.append(chunk);
+          if ((sinceDiskCheck += chunk.length) >= RECHECK_BYTES) {
+            sinceDiskCheck = 0;
+            await disk.ensure(chunk.length);
+          }
+          try {
+            await writer.append(chunk);
+          } catch (err) {
+            // The caller's abort() removes the partial at once.
+            if (isDiskFull(err)) throw diskFull();
+            throw err;
+          }
           hash.update(chunk);
           received += chunk.length;
           addStreaming(project, chunk.length);
@@ -759,6 +898,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
               } catch (err) {
                 await blobs.deleteBlob(blobKey);
                 if (/UNIQUE/.test(String(err))) throw alreadyExists(`File files/${r.id} already exists.`);
+                if (isDiskFull(err)) throw diskFull();
                 throw err;
               }
             } finally {
@@ -768,7 +908,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
             return await processFile(rec);
           } catch (err) {
             await upload.abort();
-            throw err;
+            throw isDiskFull(err) ? diskFull() : err;
           }
         },
         async abort() {
@@ -783,11 +923,15 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       resolveMetadata(project, metadata);
     },
 
+    ensureDiskSpace(bytes) {
+      return disk.ensure(bytes);
+    },
+
     create(project, metadata) {
       const r = resolveMetadata(project, metadata);
       reclaimExpired(project, r.id);
       const now = clock();
-      return meta.insertFile({
+      return storing(() => meta.insertFile({
         project,
         id: r.id,
         displayName: r.displayName,
@@ -800,7 +944,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         createTime: now,
         updateTime: now,
         expirationTime: now + limits.fileTtlMs,
-      });
+      }));
     },
 
     get(project, id) {

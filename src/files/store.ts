@@ -105,6 +105,8 @@ export interface PartialWriter {
    * had before the call, so `size` always matches the bytes on disk.
    */
   append(chunk: Uint8Array): Promise<void>;
+  /** Cuts the object back to `size` bytes (at most its current size): a refused chunk is undone. */
+  truncate(size: number): Promise<void>;
   /** Flushes appended bytes to stable storage. */
   sync(): Promise<void>;
   close(): Promise<void>;

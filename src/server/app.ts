@@ -10,9 +10,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
 import { MediaError } from '../media/errors.js';
+import { createAccessCheck } from './access.js';
 import { createAuthenticator, type Principal } from './auth.js';
+import { BodyWatchdog, hasBody, type BodyWatch } from './body-timeouts.js';
 import { ApiError, internal, invalidArgument, notFound } from './errors.js';
 import { publicBaseUrl } from './public-url.js';
+import { clientErrorHandler, connectRefused, expectationFailed, frameworkErrorHandler } from './framework-errors.js';
+import { parseQueryFirstWins } from './query.js';
 
 export const API_VERSIONS = ['v1beta', 'v1', 'v1alpha'] as const;
 
@@ -25,6 +29,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes that authenticate by other means (resumable upload URLs carry their own credential). */
     skipAuth?: boolean;
+    /** Upload bodies: judged by progress only, no whole-request deadline (a 2 GB file takes its time). */
+    streamedBody?: boolean;
   }
 }
 
@@ -57,9 +63,37 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
     bodyLimit: config.limits.requestBytes,
     // Model names carry dots and colons (`gemini-2.5-flash:generateContent`).
-    routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: true },
+    routerOptions: { maxParamLength: 512, ignoreDuplicateSlashes: true, querystringParser: parseQueryFirstWins },
     forceCloseConnections: 'idle',
+    // X-Forwarded-For/-Proto/-Host count only behind a proxy the operator vouches for.
+    trustProxy: config.access.trustProxy,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Bodies are timed per route in the preParsing hook below; Node's one-size requestTimeout
+    // would cut long uploads. Headers keep Node's own check, checked often enough to be exact.
+    requestTimeout: 0,
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
+    // Errors before a route (bad percent-encoding, an over-long path segment, Node's parser
+    // errors such as 431 and 408) get Gemini's envelope too, and keep-alive clients get the
+    // answer instead of a reset (framework-errors.ts).
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: clientErrorHandler(opts.logger),
   });
+  app.server.on('checkExpectation', expectationFailed);
+  app.server.on('connect', connectRefused);
+  app.server.maxConnections = config.http.maxConnections;
+  let lastDropLog = 0;
+  app.server.on('drop', () => {
+    if (Date.now() - lastDropLog < 10_000) return;
+    lastDropLog = Date.now();
+    app.log.warn({ maxConnections: config.http.maxConnections }, 'connection limit reached: refusing new connections');
+  });
+  const watchdog = new BodyWatchdog({
+    checkEveryMs: Math.max(25, Math.min(1000, Math.floor(config.http.bodyIdleTimeoutMs / 4))),
+  });
+  const bodyWatches = new WeakMap<FastifyRequest, BodyWatch>();
 
   const authenticate = createAuthenticator(config.apiKeys);
 
@@ -80,8 +114,47 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     }
   });
 
-  // Browser clients (the SDK's web build, the playground on another origin) need CORS, and
-  // must be able to read the resumable-upload headers.
+  // Host and Origin are checked before anything else (CORS, auth, bodies): see access.ts.
+  const accessCheck = createAccessCheck({
+    access: config.access,
+    keyed: config.apiKeys.length > 0,
+    publicUrl: config.publicUrl,
+    bindHost: config.host,
+  });
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const refused = accessCheck(req);
+    if (refused) {
+      void reply.header('x-request-id', req.id);
+      // The body is not read: close the connection rather than drain it.
+      if (hasBody(req.raw) && !req.raw.complete) void reply.header('connection', 'close');
+      throw refused;
+    }
+  });
+
+  // Every body goes through the watchdog: a stalled or trickled body ends in 408.
+  app.addHook('preParsing', async (req, reply, payload) => {
+    if (!hasBody(req.raw) || req.raw.complete) return payload;
+    const watch = watchdog.watch(req.raw, {
+      idleMs: config.http.bodyIdleTimeoutMs,
+      deadline: req.routeOptions.config?.streamedBody ? undefined : Date.now() + config.http.requestTimeoutMs,
+      onTimeout: (err, responded) => {
+        if (responded) req.log.info('request body timed out after the response; connection closed');
+        else {
+          req.log.info({ message: err.message }, 'request body timed out');
+          void reply.header('connection', 'close');
+        }
+      },
+    });
+    bodyWatches.set(req, watch);
+    return watch.stream;
+  });
+  app.addHook('onResponse', async (req) => {
+    bodyWatches.get(req)?.responded();
+  });
+  app.addHook('onClose', async () => watchdog.close());
+
+  // Browser clients (the SDK's web build, a web app on an origin allowed above) need CORS,
+  // and must be able to read the resumable-upload headers. Only allowed origins get here.
   await app.register(cors, {
     origin: true,
     exposedHeaders: [
@@ -94,11 +167,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       'retry-after',
     ],
     maxAge: 3600,
+    // A bare OPTIONS (no Origin or Access-Control-Request-Method) gets 204, not the plugin's
+    // text/plain 400 outside Gemini's envelope.
+    strictPreflight: false,
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', req.id);
-    req.publicBase = publicBaseUrl(config.publicUrl, req);
+    req.publicBase = publicBaseUrl(config.publicUrl, req, config.access.trustProxy);
     if (req.routeOptions.config?.skipAuth || req.method === 'OPTIONS') return;
     const query = req.query as Record<string, unknown> | undefined;
     req.principal = authenticate({

@@ -13,6 +13,7 @@ import { afterEach } from 'vitest';
 import { pino } from 'pino';
 import sharp from 'sharp';
 import { loadConfig, type Limits } from '../../src/config.js';
+import type { DiskGuard } from '../../src/files/disk-space.js';
 import { FsBlobStore } from '../../src/files/fs-blob.js';
 import { createFilesService, type FilesService, type Inspect } from '../../src/files/service.js';
 import { openSqliteMetaStore, type SqliteMetaStore } from '../../src/files/sqlite-meta.js';
@@ -66,6 +67,10 @@ export interface HarnessOptions {
   inspect?: Inspect;
   keys?: string[];
   publicUrl?: string;
+  /** Honour X-Forwarded-* (--trust-proxy). */
+  trustProxy?: boolean;
+  /** Free-space floor for uploads (none by default). */
+  disk?: DiskGuard;
 }
 
 export function tempDir(): string {
@@ -75,7 +80,12 @@ export function tempDir(): string {
 export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const dataDir = opts.dataDir ?? tempDir();
   const config = loadConfig(
-    { dataDir, apiKey: opts.keys ?? [KEY_A, KEY_B], ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) },
+    {
+      dataDir,
+      apiKey: opts.keys ?? [KEY_A, KEY_B],
+      ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+      ...(opts.trustProxy ? { trustProxy: true } : {}),
+    },
     {},
   );
   config.limits = { ...config.limits, ...opts.limits };
@@ -90,6 +100,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
     logger,
     ...(opts.clock ? { clock: opts.clock } : {}),
     orphanGraceMs: 0,
+    ...(opts.disk ? { disk: opts.disk } : {}),
   });
   const app = await buildApp({
     config,

@@ -108,8 +108,8 @@ describe('resumable upload', () => {
     expect(again.json().file.name).toBe(file.name);
   });
 
-  it('keeps the version the client used (v1) and honours X-Forwarded-* for the URL', async () => {
-    const h = await setup();
+  it('keeps the version the client used (v1) and honours X-Forwarded-* for the URL behind --trust-proxy', async () => {
+    const h = await setup({ trustProxy: true });
     const res = await h.app.inject({
       method: 'POST',
       url: '/upload/v1/files',
@@ -126,6 +126,25 @@ describe('resumable upload', () => {
     expect(res.headers['x-goog-upload-url']).toMatch(
       /^https:\/\/gemini\.example\.test\/ocellus\/upload\/v1\/files\?upload_id=[\w-]+&upload_protocol=resumable$/,
     );
+  });
+
+  it('ignores X-Forwarded-* without --trust-proxy: a client cannot point upload URLs elsewhere', async () => {
+    const h = await setup();
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/upload/v1/files',
+      headers: {
+        'x-goog-api-key': KEY_A,
+        host: '127.0.0.1:8080',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-prefix': '/x',
+        'x-goog-upload-protocol': 'resumable',
+        'x-goog-upload-command': 'start',
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-goog-upload-url']).toMatch(/^http:\/\/127\.0\.0\.1:8080\/upload\/v1\/files\?upload_id=/);
   });
 
   it("accepts the docs' curl flow: single-quoted start body, --data-binary as form-urlencoded, ?key=", async () => {
@@ -301,6 +320,10 @@ describe('resumable upload', () => {
     const long = await startResumable(h.app, { length: 10 });
     const r2 = await chunk(h, long.pathAndQuery, 'upload', 0, png);
     expect(r2.statusCode).toBe(400);
+    // A chunk past the declared length is refused on its own: the session stays (issue 11).
+    expect(r2.headers['x-goog-upload-status']).toBe('active');
+    expect(r2.headers['x-goog-upload-size-received']).toBe('0');
+    await chunk(h, long.pathAndQuery, 'cancel', undefined, Buffer.alloc(0));
     expect(filesUnder(h.dataDir).filter((f) => !f.startsWith('ocellus.db'))).toEqual([]);
     const list = await h.app.inject({ method: 'GET', url: '/v1beta/files', headers: { 'x-goog-api-key': KEY_A } });
     expect(list.json()).toEqual({});

@@ -19,6 +19,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { RouteModule } from '../app.js';
+import { bodyStreamOf } from '../body-timeouts.js';
 import { ApiError, invalidArgument } from '../errors.js';
 import { JsonSyntaxError, parseLenientJson } from '../../wire/lenient-json.js';
 import {
@@ -83,9 +84,12 @@ function contentLengthOf(req: FastifyRequest): number | undefined {
   return v !== undefined && /^\d{1,16}$/.test(v) ? Number(v) : undefined;
 }
 
-/** The request body as a stream we read ourselves; an early stop does not destroy the socket. */
+/**
+ * The request body as a stream we read ourselves (through the body watchdog, which fails it
+ * with 408 when the client stalls); an early stop does not destroy the socket.
+ */
 const bodyOf = (req: FastifyRequest): AsyncIterable<Uint8Array> =>
-  req.raw.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
+  bodyStreamOf(req.raw).iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
 
 /** MIME types that make no claim about the bytes (curl's and the SDKs' defaults). */
 const NO_CLAIM = new Set(['application/x-www-form-urlencoded', 'application/octet-stream', 'application/json']);
@@ -134,7 +138,7 @@ export function createUploadRoutes(files: FilesService): RouteModule {
       // Chunks, query and cancel on an upload URL. The upload_id is the credential.
       scope.post<{ Querystring: UploadQuery }>(
         '/files',
-        { bodyLimit, constraints: { [UPLOAD_ID_CONSTRAINT]: 'yes' }, config: { skipAuth: true } },
+        { bodyLimit, constraints: { [UPLOAD_ID_CONSTRAINT]: 'yes' }, config: { skipAuth: true, streamedBody: true } },
         async (req, reply) =>
           guarded(req, reply, async () => {
             const uploadId = req.query.upload_id ?? '';
@@ -172,7 +176,7 @@ export function createUploadRoutes(files: FilesService): RouteModule {
       );
 
       // Resumable start, multipart and raw uploads: authenticated like every API call.
-      scope.post<{ Querystring: UploadQuery }>('/files', { bodyLimit }, async (req, reply) =>
+      scope.post<{ Querystring: UploadQuery }>('/files', { bodyLimit, config: { streamedBody: true } }, async (req, reply) =>
         guarded(req, reply, async () => {
           const project = req.principal.project;
           const contentType = header(req, 'content-type');
@@ -185,6 +189,9 @@ export function createUploadRoutes(files: FilesService): RouteModule {
                 `X-Goog-Upload-Command must be "start" to begin a resumable upload (got ${JSON.stringify(command)}).`,
               );
             const text = await readSmallBody(req);
+            const declaredSize = intHeader(req, 'x-goog-upload-header-content-length');
+            // A full disk is said at the start, not after the first chunk was sent.
+            await files.ensureDiskSpace(declaredSize ?? 0);
             let parsed: unknown;
             try {
               parsed = text.trim() === '' ? undefined : parseLenientJson(text);
@@ -194,7 +201,7 @@ export function createUploadRoutes(files: FilesService): RouteModule {
             }
             const { uploadId } = files.startResumable(project, {
               metadata: parseFileMetadata(parsed),
-              declaredSize: intHeader(req, 'x-goog-upload-header-content-length'),
+              declaredSize,
               mimeType: header(req, 'x-goog-upload-header-content-type'),
             });
             const url = `${req.publicBase}/upload/${versionOf(req)}/files?upload_id=${encodeURIComponent(uploadId)}&upload_protocol=resumable`;
