@@ -3,21 +3,80 @@
  * (`{"text": "…"},\n]`) and single-quoted pseudo-JSON (`{'file': {'display_name': 'X'}}`),
  * and the real API takes both. Strict JSON.parse runs first (fast path for SDK traffic);
  * only when it fails is the text rewritten by one linear scan and parsed again.
+ *
+ * Nesting is bounded here, at the one door every client body comes through: V8's JSON.parse
+ * takes any depth, but everything after it (key normalisation, schema conversion, zod, Ajv)
+ * walks the value recursively, and 2,000 levels of `[` used to overflow the stack (500).
  */
 
 export class JsonSyntaxError extends Error {}
 
-export function parseLenientJson(text: string): unknown {
+/** Nested deeper than the limit; the message names where. */
+export class JsonDepthError extends JsonSyntaxError {}
+
+/**
+ * Deepest nesting of arrays and objects a body may have. Gemini's front end parses JSON into
+ * protobuf messages, whose parser stops at 100 levels; a real request is far shallower (a
+ * response schema 40 levels deep is still 80 here).
+ */
+export const MAX_JSON_DEPTH = 100;
+
+export function parseLenientJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (strictError) {
     const repaired = repairJson(text);
     try {
-      return JSON.parse(repaired);
+      value = JSON.parse(repaired);
     } catch {
       throw new JsonSyntaxError(describe(strictError));
     }
   }
+  const tooDeep = pathDeeperThan(value, maxDepth);
+  if (tooDeep !== undefined)
+    throw new JsonDepthError(`Nesting is deeper than ${maxDepth} levels at '${tooDeep}'.`);
+  return value;
+}
+
+interface Frame {
+  value: unknown;
+  depth: number;
+  parent: Frame | undefined;
+  key: string | number | undefined;
+}
+
+/**
+ * The path (`contents[0].parts`) of the first array or object nested deeper than `max`, or
+ * undefined. Iterative, so it is safe on any input; paths are built only for the answer.
+ */
+export function pathDeeperThan(root: unknown, max: number): string | undefined {
+  const stack: Frame[] = [{ value: root, depth: 0, parent: undefined, key: undefined }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { value } = frame;
+    if (value === null || typeof value !== 'object') continue;
+    const depth = frame.depth + 1;
+    if (depth > max) return pathOf(frame);
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth, parent: frame, key: i });
+    } else {
+      const keys = Object.keys(value);
+      for (let i = keys.length - 1; i >= 0; i--)
+        stack.push({ value: (value as Record<string, unknown>)[keys[i]!], depth, parent: frame, key: keys[i] });
+    }
+  }
+  return undefined;
+}
+
+function pathOf(frame: Frame): string {
+  const segs: Array<string | number> = [];
+  for (let f: Frame | undefined = frame; f && f.key !== undefined; f = f.parent) segs.push(f.key);
+  segs.reverse();
+  const path = segs
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${k.length > 64 ? `${k.slice(0, 64)}…` : k}`))
+    .join('');
+  return path || '(the body)';
 }
 
 function describe(err: unknown): string {

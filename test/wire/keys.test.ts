@@ -34,3 +34,21 @@ describe('normaliseKeys', () => {
     expect(out.generationConfig.responseJsonSchema).toEqual({ type: 'object', properties: { snake_key: { type: 'string' } } });
   });
 });
+
+describe('normaliseKeys at depth', () => {
+  it('normalises bodies as deep as the JSON parser lets through (issue 11: deeper ones are refused there, not overflowed here)', async () => {
+    const { MAX_JSON_DEPTH, parseLenientJson } = await import('../../src/wire/lenient-json.js');
+    // The deepest body parseLenientJson accepts: a schema chain down to the limit.
+    // root, generation_config, `levels` schemas with items, and the innermost schema.
+    const levels = MAX_JSON_DEPTH - 3;
+    const text = `{"generation_config":{"response_schema":${'{"type":"ARRAY","max_items":2,"items":'.repeat(levels)}{"type":"STRING"}${'}'.repeat(levels)}}}`;
+    let node = (normaliseKeys(parseLenientJson(text)) as { generationConfig: { responseSchema: Record<string, unknown> } }).generationConfig.responseSchema;
+    let depth = 0;
+    while (node.items) {
+      expect(node.maxItems).toBe(2);
+      node = node.items as Record<string, unknown>;
+      depth++;
+    }
+    expect(depth).toBe(levels);
+  });
+});
