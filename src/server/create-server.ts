@@ -14,6 +14,7 @@ import { VisionEngine, shrink } from '../engine/vision-engine.js';
 import { createOfflineProvider } from '../engine/offline-provider.js';
 import { RoutingEngine } from '../engine/router.js';
 import { createProviders, effectiveRouting } from '../backends/registry.js';
+import { OFFLINE_PROVIDER } from '../engine/routing-file.js';
 import type { SegmentBoxes } from '../backends/grounded-sam.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
@@ -139,7 +140,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const app = await buildApp({
     config,
     logger,
-    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate, { textTokens }), createFileRoutes(files)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate, { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
     health: () => ({ engine: offlineEngine.name, providers: [...providerSet.providers.keys()], ready, ...(pool ? { vision: pool.stats() } : {}) }),
@@ -174,6 +175,23 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       return address;
     },
     close: () => app.close(),
+  };
+}
+
+/**
+ * Early admission for models the offline engine serves first for every capability (the
+ * default setup): their requests take a place in the model queue before decoding. Models
+ * routed to other providers first are admitted by the pool only when a task reaches it.
+ */
+function admitOffline(pool: VisionPool, router: RoutingEngine): (modelId: string, signal: AbortSignal) => void {
+  const offlineFirst = new Map<string, boolean>(); // keyed by catalogue ids only
+  return (modelId, signal) => {
+    let first = offlineFirst.get(modelId);
+    if (first === undefined) {
+      first = router.routesOf(modelId).every((r) => r.providers.length === 0 || r.providers[0] === OFFLINE_PROVIDER);
+      offlineFirst.set(modelId, first);
+    }
+    if (first) pool.admit(signal);
   };
 }
 

@@ -18,6 +18,8 @@
  * - A request leaves when its signal aborts (the route aborts it when the response is
  *   done, or the client left), or when it has had no task queued or running for `lingerMs`
  *   (callers that never abort their signal).
+ * - `enter` admits a request up front, before its images are decoded (the route does this
+ *   for models the offline engine serves), so a refused request costs only its parsing.
  * - The queue-time budget: a task that waited `queueTimeoutMs` without starting fails with
  *   503 UNAVAILABLE ("overloaded, try again") rather than running late for a client that
  *   has likely given up.
@@ -52,6 +54,8 @@ export interface AdmissionStats {
 interface Job {
   /** Tasks of this request queued or running. */
   tasks: number;
+  /** Admitted up front by `enter`: kept until the signal aborts, whatever the tasks do. */
+  held: boolean;
   linger: NodeJS.Timeout | undefined;
   release: () => void;
 }
@@ -101,11 +105,21 @@ export class Admission {
       }
     } finally {
       job.tasks--;
-      if (job.tasks === 0) {
+      if (job.tasks === 0 && !job.held) {
         if (!signal) job.release();
         else job.linger = setTimeout(job.release, this.lingerMs).unref();
       }
     }
+  }
+
+  /**
+   * Admits the request of `signal` before it has any task (429 when full), and keeps it
+   * admitted until the signal aborts. The route calls this before decoding the request's
+   * images, so a request that would be refused costs no decode; its tasks then ride on it.
+   */
+  enter(signal: AbortSignal): void {
+    signal.throwIfAborted();
+    this.admit(signal).held = true;
   }
 
   /** Whether a new request would be refused now. */
@@ -145,6 +159,7 @@ export class Admission {
     const onAbort = () => job.release();
     const job: Job = {
       tasks: 0,
+      held: false,
       linger: undefined,
       release: () => {
         clearTimeout(job.linger);

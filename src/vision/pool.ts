@@ -80,6 +80,11 @@ export class VisionPool {
     });
   }
 
+  /** Admits a request up front (see Admission.enter); 429 when the queue is full. */
+  admit(signal: AbortSignal): void {
+    this.admission.enter(signal);
+  }
+
   /** Whether a new request would be refused with 429 now. */
   get full(): boolean {
     return this.admission.full;

@@ -98,3 +98,20 @@ describe('Admission', () => {
     expect(adm.stats().admitted).toBe(0);
   });
 });
+
+describe('Admission.enter (up-front admission, before any task)', () => {
+  it('holds the place until the signal aborts, and its tasks ride on it', async () => {
+    const adm = new Admission({ concurrency: 1, maxQueue: 0, lingerMs: 1 });
+    const a = new AbortController();
+    adm.enter(a.signal);
+    expect(() => adm.enter(new AbortController().signal)).toThrow(expect.objectContaining({ httpStatus: 429 }));
+    expect(await adm.run(a.signal, async () => 'first')).toBe('first');
+    await new Promise((r) => setTimeout(r, 20)); // past the linger: still held
+    expect(adm.stats().admitted).toBe(1);
+    expect(await adm.run(a.signal, async () => 'second')).toBe('second');
+    a.abort();
+    expect(adm.stats().admitted).toBe(0);
+    adm.enter(new AbortController().signal);
+    expect(adm.stats().admitted).toBe(1);
+  });
+});

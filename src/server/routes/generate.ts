@@ -16,6 +16,12 @@ const OUT_OF_SCOPE = new Set(['embedContent', 'batchEmbedContents', 'batchGenera
 export interface GenerateRouteOptions {
   /** The prompt's text counter: its `countAsync` counts long texts before the service's synchronous pass. */
   textTokens?: TextTokenCounter;
+  /**
+   * Takes the request's place in the model queue before its images are decoded (throws 429
+   * when the queue is full). The signal is the request's ticket; it is aborted when the
+   * response is done.
+   */
+  admit?: (modelId: string, signal: AbortSignal) => void;
 }
 
 export function createGenerateRoutes(service: GenerateService, opts: GenerateRouteOptions = {}): RouteModule {
@@ -36,14 +42,15 @@ export function createGenerateRoutes(service: GenerateService, opts: GenerateRou
 
       if (method === 'countTokens') return service.countTokens(project, model, req.body);
 
-      const prepared = await service.prepare(project, model, req.body);
       const abort = abortOnClose(req, reply);
       try {
+        opts.admit?.(model.id, abort.signal);
+        const prepared = await service.prepare(project, model, req.body);
         if (method === 'generateContent') return await service.generate(prepared, abort.signal);
         return await streamResponse(req, reply, service.stream(prepared, abort.signal));
       } finally {
         // The signal is also the request's ticket in the vision pool's admission: ending it
-        // frees the slot now rather than after the pool's idle linger.
+        // frees the slot.
         abort.abort(new Error('the request is complete'));
       }
     });
