@@ -124,10 +124,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const refused = accessCheck(req);
     if (refused) {
+      req.log.info({ status: refused.httpStatus, message: refused.message }, 'request refused');
+      // Answered here, not thrown: the CORS plugin's OPTIONS route was registered before the
+      // error handler and would not put the refusal in Gemini's envelope.
       void reply.header('x-request-id', req.id);
       // The body is not read: close the connection rather than drain it.
       if (hasBody(req.raw) && !req.raw.complete) void reply.header('connection', 'close');
-      throw refused;
+      return reply.code(refused.httpStatus).type('application/json').send(refused.toBody());
     }
   });
 
