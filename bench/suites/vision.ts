@@ -17,7 +17,7 @@ import { VisionEngine } from '../../src/engine/vision-engine.js';
 import { decodeImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
 import { loadCapabilities } from '../../src/vision/capabilities.js';
-import { createDetector } from '../../src/vision/detect/index.js';
+import { createDetector, DEFAULT_DETECTOR } from '../../src/vision/detect/index.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
 import { SamSegmenter } from '../../src/vision/segment/sam.js';
@@ -63,7 +63,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
 
   // --- stages, in process ---------------------------------------------------------------
   o.log(`vision: stages on ${path.basename(o.photoPath)} (${img.width}×${img.height}), ${o.runs} runs each`);
-  const detector = createDetector('centernet');
+  const detector = createDetector(DEFAULT_DETECTOR);
   await detector.load();
   const sam = new SamSegmenter();
   await sam.load();
@@ -72,14 +72,14 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const objects = await detector.detect(img);
   const boxes = objects.map((x) => x.box);
   const embedding = await sam.encode(img);
-  const caps = loadCapabilities({ detector: 'centernet', segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false });
+  const caps = loadCapabilities({ detector: DEFAULT_DETECTOR, segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false });
   const engine = new VisionEngine({ analyse: (i, n) => analyseImage(caps, i, n), vocabulary, capabilities: { detect: true, segment: false, ocr: false } });
   const plan = planTasks('Caption this image.', { imageCount: 1, jsonRequested: false, vocabulary });
   const facts = await engine.look([img], plan, 'Caption this image.');
 
   const stages: Array<[string, number[]]> = [
     ['decode (JPEG → upright RGB)', await timeRuns(o.runs, () => decodeImage(Buffer.from(bytes), { partLabel: 'b', maxPixels: 1e8 }))],
-    ['detect (CenterNet, 512²)', await timeRuns(o.runs, () => detector.detect(img))],
+    [`detect (${DEFAULT_DETECTOR})`, await timeRuns(o.runs, () => detector.detect(img))],
     ['SAM encode (once per image)', await timeRuns(o.runs, () => sam.encode(img))],
     ['SAM decode (per box)', await timeRuns(o.runs, () => sam.maskForBox(embedding, boxes[0] ?? [0.25, 0.25, 0.75, 0.75]))],
     ['OCR (tesseract)', await timeRuns(o.runs, () => readText(img, { tesseract }, { prompt: 'Read the text.' }))],
@@ -127,6 +127,28 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     const captionReq = post(generateBody(bytes, 'Caption this image.'));
     const load = await runLoad({ port: server.port, request: captionReq, concurrency: 8, warmupMs: 2000, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
     const mem = procMemory(server.pid);
+    await server.stop(5000);
+
+    // The same detection request through a server running CenterNet, the default before
+    // ssd-mobilenet: the choice of default must not cost speed (same run, same flags).
+    o.log('vision: detection through a server with --detector centernet, for comparison');
+    const cn = await startOcellus({
+      dataDir: path.join(o.tmpDir, 'vision-data-centernet'),
+      logFile: path.join(o.tmpDir, 'vision-centernet.log'),
+      extraArgs: ['--log-level', 'warn', '--detector', 'centernet'],
+    });
+    const detectCenterNet: number[] = [];
+    try {
+      const req = buildRequest({ port: cn.port, path: '/v1beta/models/gemini-2.5-flash:generateContent', body: generateBody(bytes, 'Detect all of the prominent items in the image.', { responseMimeType: 'application/json' }), headers: { 'Content-Type': 'application/json' } });
+      for (let i = 0; i < o.runs + 1; i++) {
+        const t = performance.now();
+        const r = await requestOnce(cn.port, req, { timeoutMs: 60_000 });
+        if (r.status !== 200) throw new Error(`vision bench (centernet): HTTP ${r.status}: ${r.body.toString().slice(0, 300)}`);
+        if (i > 0) detectCenterNet.push(performance.now() - t);
+      }
+    } finally {
+      await cn.stop(5000);
+    }
 
     const serverTable: Table = {
       head: ['request (through the server)', 'p50', 'p95', 'baseline (same run)', 'ratio'],
@@ -137,6 +159,13 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
           ms(p(detectServer, 0.95)),
           `detector alone ${ms(median(sorted(detectAlone)))}`,
           ratio(p(detectServer, 0.5), median(sorted(detectAlone))),
+        ],
+        [
+          `detection JSON, ${path.basename(o.photoPath)}, --detector centernet`,
+          ms(p(detectCenterNet, 0.5)),
+          ms(p(detectCenterNet, 0.95)),
+          `${DEFAULT_DETECTOR} through the server ${ms(p(detectServer, 0.5))}`,
+          ratio(p(detectCenterNet, 0.5), p(detectServer, 0.5)),
         ],
         [`segmentation, ${path.basename(o.crowdPath)} (${masks} masks)`, ms(p(segTimes, 0.5)), ms(p(segTimes, 0.95)), '–', '–'],
         [
