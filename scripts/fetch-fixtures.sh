@@ -162,6 +162,27 @@ if [ -s "$LABELS" ]; then
   done
 fi
 
+# --- text pages and photographed text (test/vision/ocr) -----------------------------------
+# skimage's page.png: a scanned book page lit unevenly (in shadow on the left). OpenCV's
+# scene-text photos (street signs) and imageTextR.png (a page photographed at a tilt).
+deb_files python3-skimage "$FIX/text" usr/lib/python3/dist-packages/skimage/data/page.png
+deb_files opencv-doc "$FIX/text" \
+  usr/share/doc/opencv-doc/examples/text/scenetext01.jpg \
+  usr/share/doc/opencv-doc/examples/text/scenetext02.jpg \
+  usr/share/doc/opencv-doc/examples/data/imageTextR.png
+
+# --- benign photos for the safety classifier (test/support/benign-photos.json) -----------
+# ≥ 100 ordinary real photos (people, sportswear, greyscale, low light, hands and fruit) from
+# darknet, opencv-doc, python3-skimage and lomiri-wallpapers-20.04, copied into
+# $FIX/benign. The JSON is the one list: a photo added there is fetched here.
+BENIGN="$ROOT/test/support/benign-photos.json"
+if [ -s "$BENIGN" ]; then
+  for pkg in $(jq -r '[.photos[].package] | unique | .[]' "$BENIGN"); do
+    mapfile -t paths < <(jq -r --arg p "$pkg" '.photos[] | select(.package == $p) | .path' "$BENIGN")
+    deb_files "$pkg" "$FIX/benign" "${paths[@]}"
+  done
+fi
+
 # --- sharp-made derivatives ---------------------------------------------------------------
 if [ "${OCELLUS_FIXTURES_NO_GENERATE:-0}" != "1" ]; then
   tsx="$ROOT/node_modules/.bin/tsx"

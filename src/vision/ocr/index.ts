@@ -1,12 +1,17 @@
 /**
  * Text in images: tesseract.js (English) and PP-OCRv4 via @gutenye/ocr-common (Chinese +
  * Latin), lines with normalised boxes. `readText` picks the engine and falls back from
- * tesseract to paddle as documented in lines.ts.
+ * tesseract to paddle as documented in lines.ts; its result carries a `summary` (first line,
+ * share of the image that is text) for captions, which `summariseText` also computes from
+ * the lines alone.
  */
 import { chooseLines, needsFallback, pickReader, type ReaderId, type ScriptHint } from './lines.js';
+import { summariseText, type TextSummary } from './summary.js';
 import type { DetailedTextReader, ReadDetail, RgbImage, TextLine, TextReader } from './types.js';
 
-export type { Box, DetailedTextReader, ReadDetail, RgbImage, TextLine, TextReader } from './types.js';
+export type { Box, DetailedTextReader, Quad, ReadDetail, RgbImage, TextLine, TextReader } from './types.js';
+export { summariseText, unionArea, type TextSummary } from './summary.js';
+export { flattenIllumination, toGrey, toPgm, type GreyImage } from './illumination.js';
 export {
   chooseLines,
   detectScript,
@@ -17,6 +22,7 @@ export {
   pickReader,
   quadToBox,
   sortReadingOrder,
+  textAngle,
   type ReaderId,
   type ScriptHint,
 } from './lines.js';
@@ -45,12 +51,19 @@ export interface ReadTextResult {
   lines: TextLine[];
   /** Readers that ran, in order (two when tesseract fell back to paddle). */
   ran: ReaderId[];
+  /** First line, line and character counts, share of the image that is text (`summariseText` of `lines`). */
+  summary: TextSummary;
 }
 
 const isDetailed = (r: TextReader): r is DetailedTextReader => typeof (r as Partial<DetailedTextReader>).readDetailed === 'function';
 
-/** Reads the text of `img` with the reader `pickReader` chooses, falling back to paddle when tesseract could not read what it saw. */
+/** Reads the text of `img` with the reader `pickReader` chooses, falling back to paddle when tesseract could not read it cleanly. */
 export async function readText(img: RgbImage, readers: OcrReaders, options: ReadTextOptions = {}): Promise<ReadTextResult> {
+  const { reader, lines, ran } = await readWith(img, readers, options);
+  return { reader, lines, ran, summary: summariseText(lines) };
+}
+
+async function readWith(img: RgbImage, readers: OcrReaders, options: ReadTextOptions): Promise<Omit<ReadTextResult, 'summary'>> {
   const { tesseract, paddle } = readers;
   if (!tesseract && !paddle) throw new Error('readText: no OCR reader configured');
   const first = pickReader(options.prompt ?? '', options.scriptHint);

@@ -35,7 +35,7 @@ import Ocr, { FileUtilsBase, ImageRawBase, registerBackend } from '@gutenye/ocr-
 import type { ImageRawData, LineImage, SizeOption } from '@gutenye/ocr-common';
 import { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
-import { cleanText, hasContent, mergeLines, normaliseConfidence, quadToBox } from './lines.js';
+import { cleanText, hasContent, mergeLines, normaliseConfidence, normaliseQuad, quadToBox } from './lines.js';
 import { textRegions, type Rgba } from './textboxes.js';
 import type { RgbImage, TextLine, TextReader } from './types.js';
 
@@ -217,7 +217,8 @@ export class PaddleReader implements TextReader {
       const text = cleanText(line.text);
       const confidence = normaliseConfidence(line.mean, 1);
       if (!line.box || line.box.length === 0 || !hasContent(text) || confidence < this.confidenceFloor) continue;
-      lines.push({ text, confidence, box: quadToBox(line.box, info.width, info.height) });
+      const quad = normaliseQuad(line.box, info.width, info.height);
+      lines.push({ text, confidence, box: quadToBox(line.box, info.width, info.height), ...(quad ? { quad } : {}) });
     }
     return mergeLines(lines, { aspect: img.width / img.height });
   }

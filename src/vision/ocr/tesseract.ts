@@ -10,6 +10,11 @@
  * from writing a copy of the model to the working directory. Left unset, `langPath` would be
  * jsDelivr's CDN: it is always set.
  *
+ * Uneven light: tesseract binarises with one global Otsu threshold, so a page in shadow on
+ * one side lost the start of every line there (skimage's page.png: "-based segmentation").
+ * Images whose background varies (`UNEVEN_LIGHTING`) are read a second time with the
+ * lighting evened out (illumination.ts) and the reading with more confident characters kept.
+ *
  * Confidence floor: tesseract's line confidence (0-100 → 0..1) is 0.94-0.96 on clean rendered
  * text and on a sign pasted onto a photo, 0.20 on a line of Chinese read as English (0.61 for
  * one mixing Chinese with "OCR 2026"), 0.36 for a speck of photo texture ("aN"), and 0.46-0.52
@@ -22,14 +27,26 @@ import { access } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import Tesseract from 'tesseract.js';
-import { cleanText, hasContent, mergeLines, normaliseConfidence, pixelBoxToBox } from './lines.js';
+import { flattenIllumination, toPgm } from './illumination.js';
+import { cleanText, hasContent, linesScore, mergeLines, normaliseConfidence, pixelBoxToBox } from './lines.js';
 import type { DetailedTextReader, ReadDetail, RgbImage, TextLine } from './types.js';
 
 export const DEFAULT_TESSERACT_FLOOR = 0.6;
+/**
+ * Background spread (illumination.ts `spread`) from which an image also gets an evened-out
+ * reading: 0.000 for scans and renders, 0.466 for skimage's page.png, 0.26-0.79 for photos.
+ */
+export const UNEVEN_LIGHTING = 0.15;
 
 export interface TesseractOptions {
   /** Lines under this confidence (0..1) are dropped. Default 0.6. */
   confidenceFloor?: number;
+  /**
+   * Also read an evened-out copy of unevenly lit images (illumination.ts) and keep the
+   * better reading. Default true: without it a page in shadow loses the start of every line
+   * in the shadow. False reads the pixels as given only (for measurements).
+   */
+  flatten?: boolean;
 }
 
 const require = createRequire(import.meta.url);
@@ -94,6 +111,7 @@ export class TesseractReader implements DetailedTextReader {
   readonly id = 'tesseract';
   readonly languages = ['en'];
   readonly confidenceFloor: number;
+  readonly flatten: boolean;
   #worker: Tesseract.Worker | undefined;
   #loading: Promise<Tesseract.Worker> | undefined;
   /** tesseract.js runs one job at a time per worker; reads queue here. */
@@ -101,6 +119,7 @@ export class TesseractReader implements DetailedTextReader {
 
   constructor(options: TesseractOptions = {}) {
     this.confidenceFloor = options.confidenceFloor ?? DEFAULT_TESSERACT_FLOOR;
+    this.flatten = options.flatten ?? true;
   }
 
   async load(): Promise<void> {
@@ -153,8 +172,20 @@ export class TesseractReader implements DetailedTextReader {
   async readDetailed(img: RgbImage): Promise<ReadDetail> {
     const run = this.#queue.then(async () => {
       const worker = await this.#ensureWorker();
-      const result = await worker.recognize(toPpm(img), {}, { text: false, blocks: true });
-      return linesFromPage(result.data, img.width, img.height, this.confidenceFloor);
+      // Same size every way, so tesseract's pixel boxes map onto `img` unchanged.
+      const read = async (input: Buffer): Promise<ReadDetail> =>
+        linesFromPage((await worker.recognize(input, {}, { text: false, blocks: true })).data, img.width, img.height, this.confidenceFloor);
+      const asGiven = await read(toPpm(img));
+      if (!this.flatten) return asGiven;
+      // Evenly lit images (scans, renders, screenshots) are read once, as given. Unevenly lit
+      // ones are read evened out as well, and the reading with more confidently read
+      // characters kept: flattening restores the line starts of a page in shadow, but on a
+      // photo it can also dim a sign against its bright surroundings ('EXIT 12' on a white
+      // sky was lost), so it must not replace the plain reading outright.
+      const flat = flattenIllumination(img);
+      if (flat.spread < UNEVEN_LIGHTING) return asGiven;
+      const evened = await read(toPgm(flat));
+      return linesScore(evened.lines) > linesScore(asGiven.lines) ? evened : asGiven;
     });
     this.#queue = run.catch(() => undefined);
     return run;

@@ -15,7 +15,16 @@ export interface TextLine {
   confidence: number;
   /** Normalised 0..1 of the upright image. */
   box: Box;
+  /**
+   * The line's rotated rectangle when the reader knows it (PP-OCR does): corners top-left,
+   * top-right, bottom-right, bottom-left, normalised like `box`. `box` is the axis-aligned box
+   * around it. Reading order uses it so that the lines of a tilted page stay apart.
+   */
+  quad?: Quad;
 }
+
+/** Four normalised corners: top-left, top-right, bottom-right, bottom-left. */
+export type Quad = [tl: [number, number], tr: [number, number], br: [number, number], bl: [number, number]];
 
 /** Decoded, upright pixels: `rgb` is width × height × 3 bytes, row-major, no padding. */
 export interface RgbImage {

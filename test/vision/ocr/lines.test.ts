@@ -13,10 +13,12 @@ import {
   pickReader,
   pixelBoxToBox,
   quadToBox,
+  normaliseQuad,
   sortReadingOrder,
+  textAngle,
   visibleLength,
 } from '../../../src/vision/ocr/lines.js';
-import type { Box, TextLine } from '../../../src/vision/ocr/types.js';
+import type { Box, Quad, TextLine } from '../../../src/vision/ocr/types.js';
 
 const line = (text: string, box: Box, confidence = 0.9): TextLine => ({ text, confidence, box });
 
@@ -60,6 +62,39 @@ describe('quadToBox', () => {
   it('rejects empty and non-finite input', () => {
     expect(() => quadToBox([], 10, 10)).toThrow();
     expect(() => quadToBox([[NaN, 1]], 10, 10)).toThrow();
+  });
+
+  it('normalises a reader\'s four corners, and refuses anything else', () => {
+    expect(
+      normaliseQuad(
+        [
+          [10, 20],
+          [110, 10],
+          [120, 60],
+          [-4, 70],
+        ],
+        200,
+        100,
+      ),
+    ).toEqual([
+      [0.05, 0.2],
+      [0.55, 0.1],
+      [0.6, 0.6],
+      [0, 0.7],
+    ]);
+    expect(normaliseQuad([[0, 0]], 10, 10)).toBeUndefined();
+    expect(
+      normaliseQuad(
+        [
+          [0, 0],
+          [1, NaN],
+          [1, 1],
+          [0, 1],
+        ],
+        10,
+        10,
+      ),
+    ).toBeUndefined();
   });
 
   it('normalises tesseract pixel rectangles', () => {
@@ -127,6 +162,55 @@ describe('reading order', () => {
     expect(rows.map((r) => r.map((l) => l.text))).toEqual([['left', 'right'], ['below']]);
   });
 
+  it('keeps the lines of a tilted page apart, in order, using the readers\' rotated rectangles', () => {
+    // Three long lines of a page photographed at 10°: in image axes each line's box spans
+    // most of the next line's too, so without the rectangles rows run together.
+    const tilt = (10 * Math.PI) / 180;
+    const tilted = (text: string, row: number, x0: number, x1: number): TextLine => {
+      const y = (x: number): number => 0.3 + row * 0.08 - (x - 0.1) * Math.tan(tilt);
+      const h = 0.05;
+      const quad: Quad = [
+        [x0, y(x0)],
+        [x1, y(x1)],
+        [x1, y(x1) + h],
+        [x0, y(x0) + h],
+      ];
+      return { text, confidence: 0.9, box: [x0, Math.min(y(x0), y(x1)), x1, Math.max(y(x0), y(x1)) + h], quad };
+    };
+    const lines = [
+      tilted('third line', 2, 0.1, 0.9),
+      tilted('first line', 0, 0.1, 0.9),
+      tilted('second line, right half', 1, 0.55, 0.9),
+      tilted('second line,', 1, 0.1, 0.5),
+    ];
+    expect(textAngle(lines)).toBeCloseTo(-tilt, 5);
+    // Without the rectangles the lines overlap their neighbours: rows run together.
+    expect(groupRows(lines.map(({ quad: _q, ...l }) => l)).length).toBeLessThan(3);
+    const merged = mergeLines(lines);
+    expect(merged.map((l) => l.text)).toEqual(['first line', 'second line, second line, right half', 'third line']);
+    // The merged line keeps a rotated rectangle around both halves.
+    const q = merged[1]!.quad!;
+    expect(q[0][0]).toBeCloseTo(0.1, 1);
+    expect(q[1][0]).toBeCloseTo(0.9, 1);
+    expect(q[0][1]).toBeGreaterThan(q[1][1]); // still rising to the right
+  });
+
+  it('ignores vertical text when finding the angle, and is 0 without rectangles', () => {
+    const column: TextLine = {
+      text: '竖排',
+      confidence: 0.9,
+      box: [0.1, 0.1, 0.15, 0.6],
+      quad: [
+        [0.1, 0.1],
+        [0.15, 0.1],
+        [0.15, 0.6],
+        [0.1, 0.6],
+      ],
+    };
+    expect(textAngle([column])).toBe(0);
+    expect(textAngle([line('a', [0, 0, 1, 0.1])])).toBe(0);
+  });
+
   it('returns an empty list for no lines', () => {
     expect(sortReadingOrder([])).toEqual([]);
     expect(mergeLines([])).toEqual([]);
@@ -187,13 +271,19 @@ describe('pickReader', () => {
 
 describe('fallback', () => {
   const garbage = [line('RAFAH FR', [0, 0, 1, 0.5], 0), line('ARIE', [0, 0.5, 1, 1], 0.34)];
-  it('asks for paddle when tesseract dropped more text than it kept', () => {
+  const page = Array.from({ length: 5 }, (_, i) => line('Let us first determine markers of the coins', [0, i / 5, 1, (i + 1) / 5]));
+  it('asks for paddle when tesseract kept nothing: its layout analysis finds no text in photos', () => {
+    expect(needsFallback([], [])).toBe(true);
     expect(needsFallback([], garbage)).toBe(true);
-    expect(needsFallback([line('OCELLUS 2026 image understanding', [0, 0, 1, 1])], garbage)).toBe(false);
+    expect(needsFallback([line('| —', [0, 0, 1, 1])], [])).toBe(true); // nothing with a letter kept
+  });
+  it('asks for paddle when tesseract dropped more than a tenth of what it kept', () => {
+    expect(needsFallback([line('OCELLUS 2026 image understanding', [0, 0, 1, 1])], garbage)).toBe(true); // 11 of 29
+    expect(needsFallback(page, garbage)).toBe(false); // 11 of 185
   });
   it('ignores a few dropped characters and pure punctuation', () => {
-    expect(needsFallback([], [line('Nl', [0, 0, 1, 1], 0.46)])).toBe(false);
-    expect(needsFallback([], [line('| — | —', [0, 0, 1, 1], 0.1)])).toBe(false);
+    expect(needsFallback([line('EXIT 12', [0, 0, 1, 1])], [line('Nl', [0, 0, 1, 1], 0.46)])).toBe(false);
+    expect(needsFallback([line('EXIT 12', [0, 0, 1, 1])], [line('| — | —', [0, 0, 1, 1], 0.1)])).toBe(false);
   });
   it('keeps the result with more confidently read characters; ties go to the first', () => {
     const tess = { lines: [] as TextLine[] };
