@@ -109,6 +109,11 @@ export class ImageCache {
     }
   }
 
+  /** Waits for `pixels` of the shared decode budget; for decodes outside the cache (upload validation). */
+  reservePixels(pixels: number): Promise<() => void> {
+    return this.gate.reserve(pixels);
+  }
+
   /** Whether a decoded image for this hash is cached (not counting decodes in flight). */
   has(hash: string): boolean {
     return this.entries.has(hash);

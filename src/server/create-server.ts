@@ -81,7 +81,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     limits: config.limits,
     logger,
     disk: createDiskGuard({ dir: config.dataDir, minFreeBytes: config.limits.minFreeDiskBytes }),
-    inspect: (filePath, declaredMimeType) => inspectUpload(filePath, declaredMimeType, config.limits.maxPixels),
+    inspect: (filePath, declaredMimeType) => inspectUpload(filePath, declaredMimeType, config.limits.maxPixels, (n) => cache.reservePixels(n)),
   });
 
   const routing = effectiveRouting(config.providers);
@@ -200,14 +200,15 @@ function admitOffline(pool: VisionPool, router: RoutingEngine): (modelId: string
  * so a large upload that is not an image is refused without reading it into memory; an
  * image is then decoded fully, so truncated data fails here rather than at first use.
  */
-async function inspectUpload(filePath: string, declaredMimeType: string, maxPixels: number) {
+async function inspectUpload(filePath: string, declaredMimeType: string, maxPixels: number, reservePixels: (pixels: number) => Promise<() => void>) {
   const head = Buffer.alloc(64 * 1024);
   const file = await open(filePath, 'r');
   const { bytesRead } = await file.read(head, 0, head.length, 0).finally(() => file.close());
   if (!sniffImageFormat(head.subarray(0, bytesRead)))
     return { ok: false as const, message: `The uploaded file is not a supported image (${SUPPORTED_FORMATS_TEXT}).` };
   try {
-    const info = await validateImage(await readFile(filePath), { declaredMimeType, partLabel: 'the uploaded file', maxPixels });
+    // Uploads decode fully to be validated: they share the decode pixel budget with requests.
+    const info = await validateImage(await readFile(filePath), { declaredMimeType, partLabel: 'the uploaded file', maxPixels, reservePixels });
     return { ok: true as const, mimeType: info.mimeType };
   } catch (err) {
     return { ok: false as const, message: (err as Error).message };
