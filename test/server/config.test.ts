@@ -18,6 +18,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ port: '1234', apiKey: ['z'] }, env)).toMatchObject({ port: 1234, apiKeys: ['z'] });
   });
 
+  it('has timeouts, a connection cap, a disk floor and closed access by default; env and flags set them', () => {
+    const c = loadConfig({}, {});
+    expect(c.http).toEqual({ headersTimeoutMs: 30_000, bodyIdleTimeoutMs: 10_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000, maxConnections: 512 });
+    expect(c.access).toEqual({ allowedHosts: [], corsOrigins: [], trustProxy: false });
+    expect(c.limits.minFreeDiskBytes).toBe(256 * 1024 * 1024);
+    const env = {
+      OCELLUS_BODY_IDLE_TIMEOUT_MS: '2000',
+      OCELLUS_MAX_CONNECTIONS: '64',
+      OCELLUS_ALLOWED_HOSTS: 'Box.lan, .corp.example',
+      OCELLUS_CORS_ORIGINS: 'http://localhost:5173/',
+      OCELLUS_TRUST_PROXY: '1',
+      OCELLUS_MIN_FREE_DISK_MB: '0',
+    };
+    const e = loadConfig({}, env);
+    expect(e.http).toMatchObject({ bodyIdleTimeoutMs: 2000, maxConnections: 64 });
+    expect(e.access).toEqual({ allowedHosts: ['box.lan', '.corp.example'], corsOrigins: ['http://localhost:5173'], trustProxy: true });
+    expect(e.limits.minFreeDiskBytes).toBe(0);
+    const f = loadConfig({ allowedHosts: ['a.example,b.example', 'c.example'], trustProxy: false, keepAliveTimeoutMs: '75000' }, env);
+    expect(f.access.allowedHosts).toEqual(['a.example', 'b.example', 'c.example']);
+    expect(f.access.trustProxy).toBe(false);
+    expect(f.http.keepAliveTimeoutMs).toBe(75_000);
+    expect(() => loadConfig({ corsOrigins: ['http://x.example/path'] }, {})).toThrow(/CORS origins/);
+    expect(() => loadConfig({ maxConnections: '0' }, {})).toThrow(/max connections/);
+  });
+
   it('rejects nonsense with a message naming the setting', () => {
     expect(() => loadConfig({ port: 'abc' }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ maxFileBytes: '-5' }, {})).toThrow(/fileBytes/);
