@@ -19,8 +19,9 @@ export interface Detection {
   label: string;
   /**
    * 0..1. For ssd-mobilenet (the default) the score is calibrated on the labelled photos
-   * (docs/detectors.md): at CONFIDENT_SCORE (./index.ts) or more the label was right 15
-   * times in 16, below it 6 in 10, so below it say "possibly a cat", not "a cat".
+   * (docs/detectors.md): on 53 labelled photos, at CONFIDENT_SCORE (./index.ts) or more
+   * the label was right 38 times in 41, from 0.5 to it 13 in 22, so below it say
+   * "possibly a cat", not "a cat".
    */
   score: number;
   box: Box;
