@@ -1,14 +1,26 @@
 /**
- * NSFW image classifier: nsfwjs's MobileNetV2 (5 classes: Drawing, Hentai, Neutral, Porn,
- * Sexy), run on TF.js's wasm backend (src/vision/detect/tfjs-model.ts).
+ * NSFW image classifier: nsfwjs's MobileNetV2Mid (5 classes: Drawing, Hentai, Neutral,
+ * Porn, Sexy), run on TF.js's wasm backend (src/vision/detect/tfjs-model.ts).
+ *
+ * Why "Mid" and not the small MobileNetV2 nsfwjs loads by default: measured on 857
+ * images of opencv-doc, python3-skimage, darknet and wallpapers, the small model put
+ * ordinary photos at Porn 0.5–0.9 (OpenCV's basketball1.png 0.51, its desk photo
+ * stuff.jpg 0.58, an apple 0.50, a dim office 0.86) and was unstable: mirroring
+ * basketball1.png moved it from 0.51 to 0.17, a film still from 0.86 to 0.15. Those were
+ * the two photos of issue 9 blocked as MEDIUM. The Mid model (same package, same
+ * classes, same 224×224 input; nsfwjs documents ~93 % accuracy against ~90 %) rates
+ * both ≤ 0.04 and is steadier under mirroring. It was no slower here (wasm, one image).
+ * Each image is classified twice, as is and mirrored, in one batch, and the two
+ * probability vectors averaged (test-time augmentation): what remains of the model's
+ * left/right instability averages out instead of deciding a rating.
  *
  * The weights come from the nsfwjs@4.3.0 npm package (MIT), which bundles them as
- * browserify UMD modules: `dist/models/mobilenet_v2/model.min.js` exports the Keras
- * layers-model JSON (uint8-quantised) and `group1-shard1of1.min.js` exports the weight
- * shard as a base64 string. nsfwjs's own loader goes through `@tensorflow/tfjs` (its peer
+ * browserify UMD modules: `dist/models/mobilenet_v2_mid/model.min.js` exports the TF.js
+ * graph-model JSON and `group1-shard{1,2}of2.min.js` export the weight shards as base64
+ * strings. nsfwjs's own loader goes through `@tensorflow/tfjs` (its peer
  * dependency: webgl backend, fetch for URLs) and is never used here: the two bundles are
- * read from disk, evaluated for their exports, and handed to tfjs-layers' `loadLayersModel`
- * through an IOHandler, on the project's wasm backend. Nothing is fetched. The files are
+ * read from disk, evaluated for their exports, and handed to tfjs-converter's
+ * `loadGraphModel` through an IOHandler, on the project's wasm backend. Nothing is fetched. The files are
  * looked for where the detectors look for theirs (src/vision/detect/model-files.ts): an
  * explicit directory (option or OCELLUS_MODELS_DIR), node_modules, the model cache (where
  * `fetchModelPackage(NSFW_PACKAGE)` can unpack them without installing nsfwjs).
@@ -17,7 +29,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { findModelFile, modelCacheDir, type ModelPackage } from '../detect/model-files.js';
 import { initWasmBackend, tf } from '../detect/tfjs-model.js';
 import { NSFW_CLASSES, type NsfwClass, type NsfwScores } from './classes.js';
@@ -30,11 +42,11 @@ export { NSFW_CLASSES, type NsfwClass, type NsfwScores };
 /** Side of the square model input. */
 export const NSFW_INPUT_SIZE = 224;
 
-const MODEL_DIR = 'dist/models/mobilenet_v2';
+const MODEL_DIR = 'dist/models/mobilenet_v2_mid';
 export const NSFW_PACKAGE: ModelPackage = {
   name: 'nsfwjs',
   version: '4.3.0',
-  files: [`${MODEL_DIR}/model.min.js`, `${MODEL_DIR}/group1-shard1of1.min.js`],
+  files: [`${MODEL_DIR}/model.min.js`, `${MODEL_DIR}/group1-shard1of2.min.js`, `${MODEL_DIR}/group1-shard2of2.min.js`],
 };
 
 export interface NsfwOptions {
@@ -104,10 +116,10 @@ export function nsfwBundleHandler(modelFile: string): tf.io.IOHandler {
 }
 
 export class NsfwClassifier {
-  readonly id = 'nsfwjs-mobilenet_v2';
+  readonly id = 'nsfwjs-mobilenet_v2_mid';
   readonly licence = 'MIT';
-  private model: LayersModel | null = null;
-  private loading: Promise<LayersModel> | null = null;
+  private model: GraphModel | null = null;
+  private loading: Promise<GraphModel> | null = null;
   /** Bumped by dispose(), so a load that finishes afterwards does not resurrect the model. */
   private generation = 0;
 
@@ -125,17 +137,18 @@ export class NsfwClassifier {
     return this.loaded().then(() => undefined);
   }
 
-  private loaded(): Promise<LayersModel> {
+  private loaded(): Promise<GraphModel> {
     if (this.model) return Promise.resolve(this.model);
     this.loading ??= (async () => {
       const generation = this.generation;
       const file = this.modelFile();
       await initWasmBackend();
-      const model = await loadLayersModel(nsfwBundleHandler(file));
+      const model = await loadGraphModel(nsfwBundleHandler(file));
       try {
-        checkSignature(model);
-        // The first predict compiles the wasm kernels' state for these shapes.
-        const warm = tf.tidy(() => model.predict(tf.zeros([1, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
+        // The first predict (at the batch size classify uses) also checks the signature
+        // and compiles the wasm kernels' state for these shapes.
+        const warm = tf.tidy(() => model.predict(tf.zeros([2, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
+        checkSignature(model, warm.shape);
         await warm.data();
         warm.dispose();
         if (generation !== this.generation) throw new Error('NSFW classifier was disposed while loading');
@@ -151,20 +164,27 @@ export class NsfwClassifier {
     return this.loading;
   }
 
-  /** Class probabilities for the whole image. Loads the model on first use. */
+  /**
+   * Class probabilities for the whole image: the mean of the model's probabilities for
+   * the image and its mirror image (see the top of this file). Loads the model on first use.
+   */
   async classify(img: RgbImage): Promise<NsfwScores> {
     const input = toModelInput(img, NSFW_INPUT_SIZE);
+    const both = new Float32Array(input.length * 2);
+    both.set(input);
+    both.set(mirrored(input, NSFW_INPUT_SIZE), input.length);
     const model = await this.loaded();
-    const out = tf.tidy(() => model.predict(tf.tensor4d(input, [1, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
+    const out = tf.tidy(() => model.predict(tf.tensor4d(both, [2, NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3])) as tf.Tensor);
     let probs: Float32Array;
     try {
       probs = (await out.data()) as Float32Array;
     } finally {
       out.dispose();
     }
+    const n = NSFW_CLASSES.length;
     const scores = {} as NsfwScores;
     NSFW_CLASSES.forEach((c, i) => {
-      scores[c] = probs[i]!;
+      scores[c] = (probs[i]! + probs[n + i]!) / 2;
     });
     return scores;
   }
@@ -176,18 +196,34 @@ export class NsfwClassifier {
   }
 }
 
-/** The bundled model must be the 224×224×3 → 5-way softmax this file was written for. */
-function checkSignature(model: LayersModel): void {
+/** An NHWC size×size×3 image mirrored left to right (a copy). */
+export function mirrored(input: Float32Array, size: number): Float32Array {
+  const out = new Float32Array(input.length);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const from = (y * size + x) * 3;
+      const to = (y * size + (size - 1 - x)) * 3;
+      out[to] = input[from]!;
+      out[to + 1] = input[from + 1]!;
+      out[to + 2] = input[from + 2]!;
+    }
+  return out;
+}
+
+/**
+ * The bundled model must be the 224×224×3 → 5-way softmax this file was written for. A
+ * graph model does not declare its output shape, so the warm-up's output is checked.
+ */
+function checkSignature(model: GraphModel, warmShape: number[]): void {
   const inShape = model.inputs[0]?.shape;
-  const outShape = model.outputs[0]?.shape;
   const ok =
     model.inputs.length === 1 &&
     model.outputs.length === 1 &&
     inShape?.slice(1).join() === [NSFW_INPUT_SIZE, NSFW_INPUT_SIZE, 3].join() &&
-    outShape?.slice(1).join() === String(NSFW_CLASSES.length);
+    warmShape.join() === [2, NSFW_CLASSES.length].join();
   if (!ok)
     throw new Error(
-      `unexpected NSFW model signature: input ${JSON.stringify(inShape)}, output ${JSON.stringify(outShape)} ` +
-        `(expected [null,${NSFW_INPUT_SIZE},${NSFW_INPUT_SIZE},3] → [null,${NSFW_CLASSES.length}])`,
+      `unexpected NSFW model signature: input ${JSON.stringify(inShape)}, output ${JSON.stringify(warmShape)} for a batch of 2 ` +
+        `(expected [-1,${NSFW_INPUT_SIZE},${NSFW_INPUT_SIZE},3] → [2,${NSFW_CLASSES.length}])`,
     );
 }

@@ -3,26 +3,43 @@
  * semantics. Pure functions: no model, no I/O.
  *
  * What is assessed, honestly:
- *  - HARM_CATEGORY_SEXUALLY_EXPLICIT, from the image classifier (nsfwjs MobileNetV2). This is
+ *  - HARM_CATEGORY_SEXUALLY_EXPLICIT, from the image classifier (nsfwjs MobileNetV2Mid). This is
  *    the only category with a model behind it, so it is the only rating emitted.
  *  - NOT assessed: HARM_CATEGORY_HARASSMENT, HARM_CATEGORY_HATE_SPEECH,
  *    HARM_CATEGORY_DANGEROUS_CONTENT, HARM_CATEGORY_CIVIC_INTEGRITY (and the IMAGE_* and
- *    JAILBREAK variants). No offline model for them exists here (see
- *    /work/shared/docs/offline-models.md), and a "NEGLIGIBLE" we did not measure would be a
+ *    JAILBREAK variants). No offline model for them exists here (see the shared docs'
+ *    offline-models.md), and a "NEGLIGIBLE" we did not measure would be a
  *    fake rating, so none is emitted. Settings for those categories are accepted and have
  *    no effect. The text of the prompt is not assessed at all.
  *
- * The mapping (SEXUALLY_EXPLICIT):
- *    score = porn + hentai + SEXY_WEIGHT × sexy          (clamped to 0..1; the five
- *                                                          classes are a softmax summing to 1)
- *    NEGLIGIBLE  score < 0.2
- *    LOW         0.2 ≤ score < 0.5
- *    MEDIUM      0.5 ≤ score < 0.8
- *    HIGH        0.8 ≤ score
- * `porn` (photographic) and `hentai` (drawn) are the explicit classes and count in full.
- * `sexy` (suggestive, not explicit: swimwear, lingerie) counts at 0.4, so a suggestive-only
- * image can reach LOW (blocked by BLOCK_LOW_AND_ABOVE) but never MEDIUM: it is not blocked
- * by the default threshold. `neutral` and `drawing` do not count.
+ * The mapping (SEXUALLY_EXPLICIT), from the classifier's five softmax probabilities
+ * (nsfwjs MobileNetV2Mid, image and mirror image averaged: ./nsfw.ts):
+ *    score = porn + hentai + SEXY_WEIGHT × sexy          (clamped to 0..1)
+ *    NEGLIGIBLE  score < 0.5
+ *    LOW         0.5  ≤ score < 0.85
+ *    MEDIUM      0.85 ≤ score < 0.95
+ *    HIGH        0.95 ≤ score
+ *
+ * Why these bounds. nsfwjs documents its classes as mutually exclusive labels read off the
+ * top class: Porn (pornographic photos, sexual acts) and Hentai (pornographic drawings) are
+ * the explicit ones, Sexy is "sexually explicit images, not pornography" (suggestive:
+ * swimwear, lingerie), Neutral and Drawing are safe. So:
+ *  - below 0.5 the explicit classes are not even the model's majority reading: NEGLIGIBLE;
+ *  - LOW from 0.5: the model leans explicit, without conviction;
+ *  - MEDIUM and HIGH only where it is nearly certain, above what ordinary photos reach.
+ * Measured on the 101 benign photos of test/support/benign-photos.json (eval/safety.ts,
+ * docs/quality.md): 95 score below 0.2, the highest non-hand photo (cut fruit) 0.34, and
+ * close-ups of an open hand, the one subject the model confuses with nudity, 0.53–0.74.
+ * MEDIUM starts at 0.85, 0.11 above the worst of them, so BLOCK_MEDIUM_AND_ABOVE blocks
+ * none of them, and BLOCK_LOW_AND_ABOVE blocks the hands, which is what LOW is for.
+ * The old bounds (0.2 / 0.5 / 0.8 on the small MobileNetV2) made MEDIUM of 8 of those
+ * photos, the two of issue 9 among them.
+ * `sexy` counts at 0.6: a suggestive-only image reaches LOW when the model is sure of it
+ * (sexy ≥ 0.84), never MEDIUM. `neutral` and `drawing` do not count.
+ * What is not measured here: explicit images (none are available, and none are fetched).
+ * That the explicit classes keep their meaning rests on nsfwjs's own evaluation (~93 %
+ * accuracy for the Mid model); an explicit image the model scores between 0.5 and 0.85
+ * rates LOW and is blocked only by BLOCK_LOW_AND_ABOVE.
  */
 
 import { NSFW_CLASSES, type NsfwScores } from './classes.js';
@@ -71,20 +88,24 @@ export interface SafetySettingLike {
   method?: string;
 }
 
-/** How much the suggestive class counts towards "sexually explicit". */
-export const SEXY_WEIGHT = 0.4;
+/** How much the suggestive class counts towards "sexually explicit" (see the mapping above). */
+export const SEXY_WEIGHT = 0.6;
 
-/** Lower bounds (inclusive) of LOW, MEDIUM and HIGH on the 0..1 score. */
-export const PROBABILITY_BOUNDS = { LOW: 0.2, MEDIUM: 0.5, HIGH: 0.8 } as const;
+/** Lower bounds (inclusive) of LOW, MEDIUM and HIGH on the 0..1 score (see the mapping above). */
+export const PROBABILITY_BOUNDS = { LOW: 0.5, MEDIUM: 0.85, HIGH: 0.95 } as const;
 
 /** Probabilities from least to most likely harmful. */
 export const PROBABILITY_ORDER: readonly HarmProbability[] = ['NEGLIGIBLE', 'LOW', 'MEDIUM', 'HIGH'];
 
 /**
- * Gemini's threshold when a request sets none for a category (or sets
- * HARM_BLOCK_THRESHOLD_UNSPECIFIED): block MEDIUM and HIGH.
+ * The threshold when a request sets none for a category, or sets
+ * HARM_BLOCK_THRESHOLD_UNSPECIFIED: "the model's default", which for Gemini 2.x and 3.x
+ * is OFF (Gemini's safety-settings guide lists Off as the default threshold of its current
+ * models). So nothing is blocked unless the request asks for it; the ratings are still
+ * reported. (Gemini 1.x defaulted to BLOCK_MEDIUM_AND_ABOVE; a deployment that
+ * wants that passes `defaultThreshold` to isBlocked/withBlockedFlags.)
  */
-export const DEFAULT_THRESHOLD: HarmBlockThreshold = 'BLOCK_MEDIUM_AND_ABOVE';
+export const DEFAULT_THRESHOLD: HarmBlockThreshold = 'OFF';
 
 /** Softmax outputs may overshoot 0..1 by float error; anything further out is a bug upstream. */
 const EPS = 1e-4;
@@ -174,10 +195,12 @@ export function blocks(threshold: HarmBlockThreshold, probability: HarmProbabili
     case 'BLOCK_LOW_AND_ABOVE':
       return rank(probability) >= rank('LOW');
     case 'BLOCK_MEDIUM_AND_ABOVE':
-    case 'HARM_BLOCK_THRESHOLD_UNSPECIFIED':
       return rank(probability) >= rank('MEDIUM');
     case 'BLOCK_ONLY_HIGH':
       return probability === 'HIGH';
+    // UNSPECIFIED is the model's default, OFF (see DEFAULT_THRESHOLD). BLOCK_NONE and OFF
+    // differ in Gemini only in whether the rating is still computed; here it always is.
+    case 'HARM_BLOCK_THRESHOLD_UNSPECIFIED':
     case 'BLOCK_NONE':
     case 'OFF':
       return false;
@@ -192,8 +215,8 @@ export interface BlockOptions {
 /**
  * The ratings that the request's safety settings block, each with `blocked: true`; empty
  * when nothing is blocked. Thresholds: BLOCK_LOW_AND_ABOVE blocks LOW/MEDIUM/HIGH,
- * BLOCK_MEDIUM_AND_ABOVE (the default) MEDIUM/HIGH, BLOCK_ONLY_HIGH HIGH, BLOCK_NONE and
- * OFF nothing.
+ * BLOCK_MEDIUM_AND_ABOVE MEDIUM/HIGH, BLOCK_ONLY_HIGH HIGH; BLOCK_NONE, OFF and no setting
+ * (the default) nothing.
  */
 export function isBlocked(
   ratings: readonly SafetyRating[],

@@ -1,6 +1,7 @@
 /**
- * The real nsfwjs MobileNetV2 on benign photos (Debian's darknet samples). No explicit
- * image is fetched or made: the threshold logic is covered by ratings.test.ts on numbers.
+ * The real nsfwjs MobileNetV2Mid on benign photos (Debian's darknet samples and the two
+ * photos of issue 9). No explicit image is fetched or made: the threshold logic is covered
+ * by ratings.test.ts on numbers, the whole benign set by test/eval/safety-floor.test.ts.
  */
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,19 +9,21 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../src/vision/detect/tfjs-model.js';
-import { NSFW_CLASSES, NSFW_PACKAGE, NsfwClassifier, nsfwBundleHandler, type NsfwScores } from '../../../src/vision/safety/nsfw.js';
+import { mirrored, NSFW_CLASSES, NSFW_PACKAGE, NsfwClassifier, nsfwBundleHandler, type NsfwScores } from '../../../src/vision/safety/nsfw.js';
+import { BENIGN_DIR } from '../../support/benign-photos.js';
 import { isBlocked, safetyRatingsFrom, sexuallyExplicitScore } from '../../../src/vision/safety/ratings.js';
 import { rateImage } from '../../../src/vision/safety/index.js';
 import { fixturePath, type FixtureName } from '../../support/fixtures.js';
 
-async function decode(name: FixtureName, rotate = 0) {
-  const { data, info } = await sharp(fixturePath(name)).rotate(rotate).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+async function decode(name: FixtureName | `benign/${string}`, rotate = 0, mirror = false) {
+  const file = name.startsWith('benign/') ? path.join(BENIGN_DIR, name.slice('benign/'.length)) : fixturePath(name as FixtureName);
+  const { data, info } = await sharp(file).rotate(rotate).flop(mirror).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
 const top = (s: NsfwScores) => NSFW_CLASSES.reduce((a, b) => (s[b] > s[a] ? b : a));
 
-describe('NsfwClassifier (nsfwjs@4.3.0 MobileNetV2, wasm)', () => {
+describe('NsfwClassifier (nsfwjs@4.3.0 MobileNetV2Mid, wasm)', () => {
   const classifier = new NsfwClassifier();
 
   beforeAll(async () => {
@@ -32,7 +35,7 @@ describe('NsfwClassifier (nsfwjs@4.3.0 MobileNetV2, wasm)', () => {
   });
 
   it('finds the weights in the installed package', () => {
-    expect(classifier.modelFile()).toMatch(/nsfwjs[/\\]dist[/\\]models[/\\]mobilenet_v2[/\\]model\.min\.js$/);
+    expect(classifier.modelFile()).toMatch(/nsfwjs[/\\]dist[/\\]models[/\\]mobilenet_v2_mid[/\\]model\.min\.js$/);
   });
 
   const benign: FixtureName[] = ['dog.jpg', 'person.jpg', 'horses.jpg', 'kite.jpg'];
@@ -48,6 +51,27 @@ describe('NsfwClassifier (nsfwjs@4.3.0 MobileNetV2, wasm)', () => {
     expect(ratings).toEqual([{ category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', probability: 'NEGLIGIBLE' }]);
     // Not even the strictest setting blocks it.
     expect(isBlocked(ratings, [{ category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', threshold: 'BLOCK_LOW_AND_ABOVE' }])).toEqual([]);
+  });
+
+  // Issue 9: the small MobileNetV2 rated these MEDIUM (porn 0.51 and 0.58) and blocked them.
+  it.each(['benign/basketball1.png', 'benign/stuff.jpg'] as const)('%s (issue 9) is NEGLIGIBLE, porn well under 0.1', async (name) => {
+    const scores = await classifier.classify(await decode(name));
+    expect(scores.porn).toBeLessThan(0.1);
+    expect(safetyRatingsFrom(scores)).toEqual([{ category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', probability: 'NEGLIGIBLE' }]);
+  });
+
+  it('judges an image and its mirror image alike (both are classified and averaged)', async () => {
+    for (const name of ['benign/basketball1.png', 'dog.jpg'] as const) {
+      const upright = await classifier.classify(await decode(name));
+      const flopped = await classifier.classify(await decode(name, 0, true));
+      for (const c of NSFW_CLASSES) expect(Math.abs(flopped[c] - upright[c])).toBeLessThan(0.02);
+    }
+  });
+
+  it('mirrored() flips rows of an NHWC image', () => {
+    // 2×2: pixels (r,g,b) = 1,2,3 | 4,5,6 / 7,8,9 | 10,11,12
+    const img = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(Array.from(mirrored(img, 2))).toEqual([4, 5, 6, 1, 2, 3, 10, 11, 12, 7, 8, 9]);
   });
 
   it('scream.jpg (a painting): neutral or drawing dominates, NEGLIGIBLE', async () => {
@@ -136,7 +160,7 @@ describe('nsfwBundleHandler', () => {
 
   it('loads from an explicit model directory (as the model cache lays it out)', async () => {
     const src = path.dirname(new NsfwClassifier().modelFile());
-    const dst = path.join(dir, 'nsfwjs', 'dist', 'models', 'mobilenet_v2');
+    const dst = path.join(dir, 'nsfwjs', 'dist', 'models', 'mobilenet_v2_mid');
     await mkdir(dst, { recursive: true });
     for (const f of NSFW_PACKAGE.files) await copyFile(path.join(src, path.basename(f)), path.join(dst, path.basename(f)));
     const c = new NsfwClassifier({ modelDir: dir });

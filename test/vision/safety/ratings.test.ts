@@ -33,7 +33,8 @@ const PROBS: HarmProbability[] = ['NEGLIGIBLE', 'LOW', 'MEDIUM', 'HIGH'];
 
 /** Gemini's threshold semantics, written out as a table. */
 const BLOCKS: Record<HarmBlockThreshold, HarmProbability[]> = {
-  HARM_BLOCK_THRESHOLD_UNSPECIFIED: ['MEDIUM', 'HIGH'],
+  // The model's default, which for Gemini 2.x/3.x is OFF.
+  HARM_BLOCK_THRESHOLD_UNSPECIFIED: [],
   BLOCK_LOW_AND_ABOVE: ['LOW', 'MEDIUM', 'HIGH'],
   BLOCK_MEDIUM_AND_ABOVE: ['MEDIUM', 'HIGH'],
   BLOCK_ONLY_HIGH: ['HIGH'],
@@ -49,19 +50,19 @@ function scores(s: Partial<NsfwScores>): NsfwScores {
 }
 const rating = (probability: HarmProbability): SafetyRating => ({ category: SE, probability });
 
-describe('probabilityOf: NEGLIGIBLE < 0.2 ≤ LOW < 0.5 ≤ MEDIUM < 0.8 ≤ HIGH', () => {
+describe('probabilityOf: NEGLIGIBLE < 0.5 ≤ LOW < 0.85 ≤ MEDIUM < 0.95 ≤ HIGH', () => {
   it.each([
     [0, 'NEGLIGIBLE'],
-    [0.1, 'NEGLIGIBLE'],
-    [0.19999, 'NEGLIGIBLE'],
-    [0.2, 'LOW'],
-    [0.35, 'LOW'],
-    [0.49999, 'LOW'],
-    [0.5, 'MEDIUM'],
-    [0.65, 'MEDIUM'],
-    [0.79999, 'MEDIUM'],
-    [0.8, 'HIGH'],
+    [0.2, 'NEGLIGIBLE'],
+    [0.49999, 'NEGLIGIBLE'],
+    [0.5, 'LOW'],
+    [0.74, 'LOW'], // the worst benign photo measured (a hand close-up, eval/safety.ts)
+    [0.84999, 'LOW'],
+    [0.85, 'MEDIUM'],
+    [0.9, 'MEDIUM'],
+    [0.94999, 'MEDIUM'],
     [0.95, 'HIGH'],
+    [0.99, 'HIGH'],
     [1, 'HIGH'],
   ] as const)('%f → %s', (score, expected) => {
     expect(probabilityOf(score)).toBe(expected);
@@ -82,7 +83,7 @@ describe('probabilityOf: NEGLIGIBLE < 0.2 ≤ LOW < 0.5 ≤ MEDIUM < 0.8 ≤ HIG
   });
 });
 
-describe('sexuallyExplicitScore = porn + hentai + 0.4 × sexy', () => {
+describe('sexuallyExplicitScore = porn + hentai + 0.6 × sexy', () => {
   it.each([
     ['neutral only', { neutral: 1 }, 0],
     ['drawing only', { drawing: 1 }, 0],
@@ -120,7 +121,8 @@ describe('sexuallyExplicitScore = porn + hentai + 0.4 × sexy', () => {
       const sexy = i / 100;
       const p = probabilityOf(sexuallyExplicitScore(scores({ sexy })));
       expect(['NEGLIGIBLE', 'LOW']).toContain(p);
-      if (sexy >= 0.5) expect(p).toBe('LOW');
+      if (sexy >= 0.84) expect(p).toBe('LOW');
+      if (sexy <= 0.8) expect(p).toBe('NEGLIGIBLE');
     }
   });
 });
@@ -129,12 +131,13 @@ describe('safetyRatingsFrom', () => {
   it.each([
     [{ neutral: 1 }, 'NEGLIGIBLE'],
     [{ drawing: 0.9, porn: 0.05 }, 'NEGLIGIBLE'],
-    [{ porn: 0.25 }, 'LOW'],
+    [{ porn: 0.45 }, 'NEGLIGIBLE'],
+    [{ porn: 0.6 }, 'LOW'],
     [{ sexy: 0.9 }, 'LOW'],
-    [{ hentai: 0.55 }, 'MEDIUM'],
-    [{ porn: 0.4, sexy: 0.5 }, 'MEDIUM'],
-    [{ porn: 0.9 }, 'HIGH'],
-    [{ porn: 0.5, hentai: 0.35 }, 'HIGH'],
+    [{ hentai: 0.88 }, 'MEDIUM'],
+    [{ porn: 0.7, sexy: 0.3 }, 'MEDIUM'],
+    [{ porn: 0.97 }, 'HIGH'],
+    [{ porn: 0.6, hentai: 0.38 }, 'HIGH'],
   ] as const)('%o → SEXUALLY_EXPLICIT %s', (s, expected) => {
     expect(safetyRatingsFrom(scores(s))).toEqual([{ category: SE, probability: expected }]);
   });
@@ -164,10 +167,10 @@ describe('blocks(threshold, probability): every pair', () => {
 });
 
 describe('thresholdFor', () => {
-  it('defaults to BLOCK_MEDIUM_AND_ABOVE when the request sets nothing', () => {
-    expect(DEFAULT_THRESHOLD).toBe('BLOCK_MEDIUM_AND_ABOVE');
-    expect(thresholdFor(SE, undefined)).toBe('BLOCK_MEDIUM_AND_ABOVE');
-    expect(thresholdFor(SE, [])).toBe('BLOCK_MEDIUM_AND_ABOVE');
+  it("defaults to OFF (Gemini 2.x/3.x's default) when the request sets nothing", () => {
+    expect(DEFAULT_THRESHOLD).toBe('OFF');
+    expect(thresholdFor(SE, undefined)).toBe('OFF');
+    expect(thresholdFor(SE, [])).toBe('OFF');
   });
 
   it('reads the setting for the category and ignores the others', () => {
@@ -225,17 +228,18 @@ describe('isBlocked(ratings, safetySettings)', () => {
     }
 
   for (const p of PROBS) {
-    const expected = BLOCKS.BLOCK_MEDIUM_AND_ABOVE.includes(p);
-    it(`no settings (default MEDIUM_AND_ABOVE) with ${p} → ${expected ? 'blocked' : 'not blocked'}`, () => {
-      expect(isBlocked([rating(p)], undefined).length).toBe(expected ? 1 : 0);
-      expect(isBlocked([rating(p)], []).length).toBe(expected ? 1 : 0);
+    it(`no settings (default OFF) with ${p} → not blocked`, () => {
+      expect(isBlocked([rating(p)], undefined)).toEqual([]);
+      expect(isBlocked([rating(p)], [])).toEqual([]);
+      expect(isBlocked([rating(p)], [{ category: SE, threshold: 'HARM_BLOCK_THRESHOLD_UNSPECIFIED' }])).toEqual([]);
     });
   }
 
   it('settings for other categories do not touch SEXUALLY_EXPLICIT', () => {
     const others = NOT_ASSESSED_CATEGORIES.map((category) => ({ category, threshold: 'BLOCK_LOW_AND_ABOVE' }));
     expect(isBlocked([rating('LOW')], others)).toEqual([]);
-    expect(isBlocked([rating('MEDIUM')], NOT_ASSESSED_CATEGORIES.map((category) => ({ category, threshold: 'OFF' })))).toHaveLength(1);
+    const othersOff = NOT_ASSESSED_CATEGORIES.map((category) => ({ category, threshold: 'OFF' }));
+    expect(isBlocked([rating('MEDIUM')], [...othersOff, { category: SE, threshold: 'BLOCK_MEDIUM_AND_ABOVE' }])).toHaveLength(1);
   });
 
   it('the default threshold can be changed', () => {
@@ -246,7 +250,7 @@ describe('isBlocked(ratings, safetySettings)', () => {
 
   it('returns copies and leaves the input alone', () => {
     const input = [rating('HIGH')];
-    const out = isBlocked(input, undefined);
+    const out = isBlocked(input, [{ category: SE, threshold: 'BLOCK_ONLY_HIGH' }]);
     expect(out[0]).not.toBe(input[0]);
     expect(input[0]).toEqual({ category: SE, probability: 'HIGH' });
   });
@@ -258,8 +262,10 @@ describe('isBlocked(ratings, safetySettings)', () => {
 
 describe('withBlockedFlags', () => {
   it('flags only the blocking ratings', () => {
-    expect(withBlockedFlags([rating('MEDIUM')], undefined)).toEqual([{ category: SE, probability: 'MEDIUM', blocked: true }]);
-    expect(withBlockedFlags([rating('LOW')], undefined)).toEqual([{ category: SE, probability: 'LOW' }]);
+    const medium = [{ category: SE, threshold: 'BLOCK_MEDIUM_AND_ABOVE' }];
+    expect(withBlockedFlags([rating('MEDIUM')], medium)).toEqual([{ category: SE, probability: 'MEDIUM', blocked: true }]);
+    expect(withBlockedFlags([rating('LOW')], medium)).toEqual([{ category: SE, probability: 'LOW' }]);
+    expect(withBlockedFlags([rating('HIGH')], undefined)).toEqual([{ category: SE, probability: 'HIGH' }]);
     expect(withBlockedFlags([rating('LOW')], [{ category: SE, threshold: 'BLOCK_LOW_AND_ABOVE' }])).toEqual([
       { category: SE, probability: 'LOW', blocked: true },
     ]);
@@ -295,18 +301,24 @@ describe('mergeRatings (several images in one request)', () => {
 
 describe('blockedPromptFeedback', () => {
   it("is Gemini's promptFeedback for a blocked prompt", () => {
-    const blocked = isBlocked([rating('HIGH')], undefined);
+    const blocked = isBlocked([rating('HIGH')], [{ category: SE, threshold: 'BLOCK_ONLY_HIGH' }]);
     expect(blockedPromptFeedback(blocked)).toEqual({
       promptFeedback: { blockReason: 'SAFETY', safetyRatings: [{ category: SE, probability: 'HIGH', blocked: true }] },
     });
   });
 
-  it('end to end from scores: an explicit-scoring image blocks by default, a suggestive one does not', () => {
-    const explicit = safetyRatingsFrom(scores({ porn: 0.7, sexy: 0.2 })); // 0.78 → MEDIUM
-    expect(isBlocked(explicit, undefined)).toEqual([{ category: SE, probability: 'MEDIUM', blocked: true }]);
+  it('end to end from scores: nothing blocks by default; an explicit-scoring image blocks at MEDIUM, a suggestive one only at LOW', () => {
+    const medium = [{ category: SE, threshold: 'BLOCK_MEDIUM_AND_ABOVE' }];
+    const explicit = safetyRatingsFrom(scores({ porn: 0.8, sexy: 0.15 })); // 0.89 → MEDIUM
+    expect(isBlocked(explicit, undefined)).toEqual([]);
+    expect(isBlocked(explicit, medium)).toEqual([{ category: SE, probability: 'MEDIUM', blocked: true }]);
     expect(isBlocked(explicit, [{ category: SE, threshold: 'BLOCK_ONLY_HIGH' }])).toEqual([]);
-    const suggestive = safetyRatingsFrom(scores({ sexy: 0.95 })); // 0.38 → LOW
-    expect(isBlocked(suggestive, undefined)).toEqual([]);
+    const suggestive = safetyRatingsFrom(scores({ sexy: 0.95 })); // 0.57 → LOW
+    expect(isBlocked(suggestive, medium)).toEqual([]);
     expect(isBlocked(suggestive, [{ category: SE, threshold: 'BLOCK_LOW_AND_ABOVE' }])).toHaveLength(1);
+    // The worst benign photo measured (a hand close-up: porn 0.73) is LOW, not blocked at MEDIUM.
+    const hand = safetyRatingsFrom(scores({ porn: 0.731, sexy: 0.003, hentai: 0.004 }));
+    expect(hand).toEqual([{ category: SE, probability: 'LOW' }]);
+    expect(isBlocked(hand, medium)).toEqual([]);
   });
 });
