@@ -20,7 +20,7 @@ const img = (objects: DetectedObject[], over: Partial<ImageFacts> = {}): ImageFa
   colours: [{ name: 'grey', hex: '#808080', fraction: 0.6 }],
   brightness: 0.5,
   hash: 'h',
-  detectThreshold: 0.5, // sure from 0.7, likely 0.5–0.7, possible 0.3–0.5
+  detectThreshold: 0.5, // sure from 0.8, likely 0.5–0.8, possible 0.3–0.5
   ...over,
 });
 const facts = (...images: ImageFacts[]): RequestFacts => ({ images, differences: [] });
@@ -32,7 +32,7 @@ const dog = (score: number, box: DetectedObject['box'] = [0.3, 0.3, 0.7, 0.7], e
 
 describe('confidence bands', () => {
   it('are measured from the detector’s own threshold', () => {
-    expect([0.95, 0.7, 0.6, 0.5, 0.4, 0.3, 0.29].map((s) => bandOf(s, 0.5))).toEqual(['sure', 'sure', 'likely', 'likely', 'possible', 'possible', undefined]);
+    expect([0.95, 0.8, 0.7, 0.5, 0.4, 0.3, 0.29].map((s) => bandOf(s, 0.5))).toEqual(['sure', 'sure', 'likely', 'likely', 'possible', 'possible', undefined]);
     // CenterNet scores lower: its threshold 0.4 puts 0.48 in "likely", not "possible".
     expect(bandOf(0.48, 0.4)).toBe('likely');
     expect(splitByConfidence([cat(0.9), dog(0.35), cat(0.1)], 0.5)).toEqual({ asserted: [cat(0.9)], possible: [dog(0.35)] });
@@ -62,14 +62,17 @@ describe('yes/no answers', () => {
   });
 
   it('hedge instead of asserting or denying what the detector is unsure of', () => {
-    // likely (0.5–0.7): "probably"; a likely rival makes the denial "Probably not".
+    // likely (0.5–0.8): "probably", after the Yes/No; a likely rival makes the denial "probably not".
     expect(answer('Is there a dog?', facts(img([dog(0.6)])))).toBe('Yes — probably a dog, in the centre.');
-    expect(answer('Is there a cat?', facts(img([dog(0.6)])))).toBe('Probably not — it looks more like a dog than a cat.');
-    expect(answer('有沒有貓？', facts(img([dog(0.6)])))).toBe('應該沒有，看起來比較像狗，不像貓。');
+    expect(answer('Is there a cat?', facts(img([dog(0.6)])))).toBe('No, probably not — it looks more like a dog than a cat.');
+    expect(answer('有沒有貓？', facts(img([dog(0.6)])))).toBe('沒有（不太確定），看起來比較像狗，不像貓。');
+    expect(answer('有沒有狗？', facts(img([dog(0.6)])))).toBe('有，看起來是一隻狗，在中間。');
     // possible (under the threshold): never "No".
     expect(answer('Is there a cat?', facts(img([cat(0.4)])))).toBe('Possibly — perhaps a cat, in the centre, but the detector is not sure.');
-    // a close second class for the same box
-    const confused = dog(0.8, [0.3, 0.3, 0.7, 0.7], { alternatives: [{ label: 'cat', score: 0.6 }] });
+    // a close second class for the same box makes a likely label either; a sure one stands
+    const confused = dog(0.7, [0.3, 0.3, 0.7, 0.7], { alternatives: [{ label: 'cat', score: 0.6 }] });
+    expect(answer('Is there a cat?', facts(img([dog(0.87, [0.3, 0.3, 0.7, 0.7], { alternatives: [{ label: 'cat', score: 0.64 }] })])))).toBe('No — I see a dog, not a cat.');
+    expect(answer('Is there a dog?', facts(img([confused])))).toBe('Possibly — the dog in the centre could also be a cat.');
     expect(answer('Is there a cat?', facts(img([confused])))).toBe('Possibly — the dog in the centre could also be a cat.');
     expect(answer('Caption this image.', facts(img([confused])))).toMatch(/^A photo of a dog \(or possibly a cat\)\./);
   });
@@ -95,6 +98,12 @@ describe('yes/no answers', () => {
   });
 
   it('say plainly what the offline models cannot tell, never a confident No', () => {
+    expect(answer('Is this dog a labrador?', facts(img([dog(0.9)])))).toMatch(/^I can't tell whether it is a labrador: /);
+    const bird: DetectedObject = { label: 'bird', score: 0.95, box: [0.2, 0.2, 0.8, 0.8] };
+    expect(answer('Is this a golden eagle?', facts(img([bird])))).toBe(
+      "I can't tell whether it is an eagle: I see a bird, in the centre, but the offline models do not tell kinds of birds apart.",
+    );
+    expect(answer('Is there an eagle?', facts(img([dog(0.9)])))).toMatch(/^No — /);
     expect(answer('Is there a unicorn?', facts(img([cat(0.9)])))).toMatch(/^I can't tell whether there is a unicorn: the offline models know only 80/);
     expect(answer('有沒有獨角獸？', facts(img([])))).toMatch(/^我無法判斷是否有獨角獸/);
   });

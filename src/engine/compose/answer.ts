@@ -121,9 +121,9 @@ function groups(img: ImageFacts): Array<{ label: string; count: number; boxes: N
 }
 
 /** "a dog", or "a dog (or possibly a cat)" when the detector scored another class close behind. */
-function namedGroup(x: { label: string; count: number; objects: DetectedObject[] }, lang: Lang): string {
+function namedGroup(x: { label: string; count: number; objects: DetectedObject[] }, lang: Lang, threshold: number | undefined): string {
   const name = countedName(x.label, x.count, lang);
-  const alt = x.count === 1 ? closeAlternative(x.objects[0]!) : undefined;
+  const alt = x.count === 1 ? closeAlternative(x.objects[0]!, threshold) : undefined;
   return alt ? say.orPossibly(name, countedName(alt.label, 1, lang), lang) : name;
 }
 
@@ -153,7 +153,7 @@ function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many
   else if (g.length === 0 && maybe) out.push(many ? say.imageLabel(img.index, lang) + say.unsureOnly(maybe, lang) : say.unsureOnly(maybe, lang));
   else if (g.length === 0) out.push(many ? say.imageHasNothing(img.index, lang) : say.nothingKnown(lang));
   if (g.length) {
-    const things = join(g.map((x) => namedGroup(x, lang)), lang);
+    const things = join(g.map((x) => namedGroup(x, lang, img.detectThreshold)), lang);
     out.push(page.length ? say.alsoSee(things, lang) : many ? say.imageHas(img.index, things, lang) : say.photoOf(things, lang));
     const placed = g.filter((x) => x.count === 1).slice(0, detail === 'detailed' ? 6 : 3);
     if (placed.length && !page.length) {

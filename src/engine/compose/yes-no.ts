@@ -6,7 +6,7 @@
  * nothing under the detector's threshold is ever denied with a plain "No".
  */
 import type { DetectedObject, NormBox } from '../../vision/analysis.js';
-import { supercategoryOf } from '../../vision/detect/coco.js';
+import { isNarrowerTerm, supercategoryOf } from '../../vision/detect/coco.js';
 import type { Lang } from '../language.js';
 import type { Attribute, Task, Term } from '../planner.js';
 import type { Answer } from './answer.js';
@@ -27,11 +27,15 @@ interface Seen {
 
 const T = (en: string, hant: string, hans: string) => ({ en, 'zh-Hant': hant, 'zh-Hans': hans });
 
-/** The leading word, by verdict and by how the question was asked in Chinese (有 or 是). */
+/**
+ * The leading word, by verdict and by how the question was asked in Chinese (有 or 是).
+ * "Yes"/"No" stay first even when hedged, so the answer can be read at a glance; the
+ * hedge follows ("Yes — probably a dog", "No, probably not — …").
+ */
 function lead(v: Verdict, copula: boolean, lang: Lang): string {
   const words: Record<Verdict, ReturnType<typeof T>> = copula
-    ? { yes: T('Yes', '是', '是'), probably: T('Yes', '應該是', '应该是'), possibly: T('Possibly', '可能是', '可能是'), probablyNot: T('Probably not', '應該不是', '应该不是'), no: T('No', '不是', '不是') }
-    : { yes: T('Yes', '有', '有'), probably: T('Yes', '應該有', '应该有'), possibly: T('Possibly', '可能有', '可能有'), probablyNot: T('Probably not', '應該沒有', '应该没有'), no: T('No', '沒有', '没有') };
+    ? { yes: T('Yes', '是', '是'), probably: T('Yes', '是', '是'), possibly: T('Possibly', '可能是', '可能是'), probablyNot: T('No, probably not', '不是（不太確定）', '不是（不太确定）'), no: T('No', '不是', '不是') }
+    : { yes: T('Yes', '有', '有'), probably: T('Yes', '有', '有'), possibly: T('Possibly', '可能有', '可能有'), probablyNot: T('No, probably not', '沒有（不太確定）', '没有（不太确定）'), no: T('No', '沒有', '没有') };
   return words[v][lang];
 }
 
@@ -52,8 +56,7 @@ function describe(seen: Seen[], lang: Lang, hedge: boolean): string {
     return list.length === 1 ? say.thingAt(name, placeOf(list[0]!.o.box, lang), lang).replace(/ (in|at) the /, ', $1 the ').replace(/^(.+?)在/, '$1，在') : name;
   });
   const text = lang === 'en' ? parts.join(', and ') : parts.join('；');
-  // Chinese says the hedge in the leading word (應該有); English after "Yes —".
-  return hedge && lang === 'en' ? `probably ${text}` : text;
+  return hedge ? T(`probably ${text}`, `看起來是${text}`, `看起来是${text}`)[lang] : text;
 }
 
 /** The name of what was asked about, for "no cat" / "no vehicle". */
@@ -80,13 +83,18 @@ export function yesNo(task: YesNoTask, facts: RequestFacts, lang: Lang): Answer 
   if (a.kind === 'text') return textAnswer(facts, task.copula, lang);
   if (a.kind === 'light') return lightAnswer(a, facts, task.copula, lang);
   const terms = termsOf(task);
+  // "Is this dog a labrador?": the question turns on a word the models do not know, so the
+  // honest answer is that they cannot tell, whatever else they see.
+  if (task.targets.unknown.length && (terms.length === 0 || a.kind === 'exists')) return cantTell(task.targets.unknown, task.copula, lang);
   if (terms.length === 0) {
-    if (task.targets.unknown.length) return cantTell(task.targets.unknown, lang);
     if (a.kind === 'count') return countAnswer(a, objectsIn(facts), possibleIn(facts), task, lang, undefined);
     if (a.kind === 'colour') return imageColourAnswer(a.colour, facts, task.copula, lang);
     return undefined;
   }
-  const unknownNote = task.targets.unknown.length ? [cantTell(task.targets.unknown, lang).sentences[0]!] : [];
+  // "Is this a golden eagle?" with a bird in view: the class is seen, the kind cannot be.
+  const narrow = a.kind === 'exists' && terms.length === 1 && isNarrowerTerm(terms[0]!.text) ? narrowerAnswer(terms[0]!, objectsIn(facts), task.copula, lang) : undefined;
+  if (narrow) return narrow;
+  const unknownNote = task.targets.unknown.length ? [cantTell(task.targets.unknown, task.copula, lang).sentences[0]!] : [];
   const answer = (() => {
     switch (a.kind) {
       case 'count':
@@ -109,9 +117,12 @@ function existsAnswer(task: YesNoTask, terms: Term[], facts: RequestFacts, lang:
     const has = (label: string) => term.classes.includes(canonicalLabel(label));
     const found = seen.filter((s) => has(s.o.label));
     const low = maybe.filter((s) => has(s.o.label));
-    const alts = seen.filter((s) => !has(s.o.label) && has(closeAlternative(s.o)?.label ?? ''));
-    const verdict: Verdict = found.some(isSure) ? 'yes' : found.length ? 'probably' : low.length || alts.length ? 'possibly' : 'no';
-    return { term, found, low, alts, verdict };
+    const alt = (s: Seen) => closeAlternative(s.o, threshold(s.img));
+    const alts = seen.filter((s) => !has(s.o.label) && has(alt(s)?.label ?? ''));
+    // Found, but every one only likely and as likely something else: "could also be".
+    const doubtful = found.length > 0 && found.every((s) => alt(s) && !has(alt(s)!.label));
+    const verdict: Verdict = found.some(isSure) ? 'yes' : doubtful ? 'possibly' : found.length ? 'probably' : low.length || alts.length ? 'possibly' : 'no';
+    return { term, found: doubtful ? [] : found, low, alts: doubtful ? found : alts, verdict };
   });
   const order: Verdict[] = ['yes', 'probably', 'possibly', 'probablyNot', 'no'];
   const rank = (v: Verdict) => order.indexOf(v);
@@ -140,7 +151,7 @@ function existsAnswer(task: YesNoTask, terms: Term[], facts: RequestFacts, lang:
       )[lang];
     } else {
       const s = p.alts[0]!;
-      const alt = closeAlternative(s.o)!;
+      const alt = closeAlternative(s.o, threshold(s.img))!;
       const where = atPlace(placeOf(s.o.box, lang), lang);
       evidence = T(
         `the ${labelName(s.o.label, lang)} ${where} could also be ${countedName(alt.label, 1, lang)}`,
@@ -224,7 +235,7 @@ function propertyAnswer(a: Extract<Attribute, { kind: 'colour' | 'position' | 's
   let evidence: (s: Seen) => string;
   if (a.kind === 'colour') {
     const family = FAMILY[a.colour] ?? [a.colour];
-    const cs = (s: Seen) => (s.colours ?? []).slice(0, 2);
+    const cs = (s: Seen) => (s.colours ?? []).slice(0, 3);
     if (!found.some((s) => s.colours)) return { sentences: [T("I can't tell: the colours of the objects were not measured.", '我無法判斷：沒有測量物體的顏色。', '我无法判断：没有测量物体的颜色。')[lang]] };
     hit = found.find((s) => cs(s).some((c) => family.includes(c)));
     evidence = (s) => T(`the ${name(s)} is mostly ${join(cs(s), lang)}`, `${name(s)}主要是${join(cs(s).map((c) => colourName(c, lang)), lang)}`, `${name(s)}主要是${join(cs(s).map((c) => colourName(c, lang)), lang)}`)[lang];
@@ -280,16 +291,32 @@ function lightAnswer(a: Extract<Attribute, { kind: 'light' }>, facts: RequestFac
   return { sentences: [sentence(hit ? 'yes' : 'no', ev, copula, lang)], data: { answer: hit, brightness: b } };
 }
 
-function cantTell(unknown: string[], lang: Lang): Answer {
+function narrowerAnswer(term: Term, seen: Seen[], copula: boolean, lang: Lang): Answer | undefined {
+  const found = seen.filter((s) => term.classes.includes(canonicalLabel(s.o.label)));
+  if (found.length === 0) return undefined;
+  const cls = labelName(term.classes[0]!, lang);
+  return {
+    sentences: [
+      T(
+        `I can't tell whether ${copula ? 'it is' : 'there is'} ${/^[aeiou]/i.test(term.text) ? 'an' : 'a'} ${term.text}: I see ${describe(found, lang, false)}, but the offline models do not tell kinds of ${labelName(term.classes[0]!, lang, 2)} apart.`,
+        `我無法判斷${copula ? '是不是' : '有沒有'}${term.text}：我看到${describe(found, lang, false)}，但離線模型分辨不出${cls}的種類。`,
+        `我无法判断${copula ? '是不是' : '有没有'}${term.text}：我看到${describe(found, lang, false)}，但离线模型分辨不出${cls}的种类。`,
+      )[lang],
+    ],
+    data: { answer: null, found: found.map((s) => labelName(s.o.label, 'en')) },
+  };
+}
+
+function cantTell(unknown: string[], copula: boolean, lang: Lang): Answer {
   // "an owl" but "a unicorn", "a user": the vowel letters that sound like "you" take "a".
   const article = (u: string) => (/^([aeio]|u(?!ni|s[eu]|ti|re))/i.test(u) ? 'an' : 'a');
   const things = join(unknown.map((u) => (lang === 'en' ? `${article(u)} ${u}` : u)), lang);
   return {
     sentences: [
       T(
-        `I can't tell whether there is ${things}: the offline models know only 80 everyday object kinds (people, animals, vehicles, household items…), plus text and colours. A vision-language model could answer this; none is installed in this server.`,
-        `我無法判斷是否有${things}：離線模型只認得 80 種常見物體（人、動物、車輛、家居用品……）以及文字和顏色。視覺語言模型可以回答這個問題，但這台伺服器沒有安裝。`,
-        `我无法判断是否有${things}：离线模型只认得 80 种常见物体（人、动物、车辆、家居用品……）以及文字和颜色。视觉语言模型可以回答这个问题，但这台服务器没有安装。`,
+        `I can't tell whether ${copula ? 'it is' : 'there is'} ${things}: the offline models know only 80 everyday object kinds (people, animals, vehicles, household items…), plus text and colours. A vision-language model could answer this; none is installed in this server.`,
+        `我無法判斷${copula ? '是不是' : '是否有'}${things}：離線模型只認得 80 種常見物體（人、動物、車輛、家居用品……）以及文字和顏色。視覺語言模型可以回答這個問題，但這台伺服器沒有安裝。`,
+        `我无法判断${copula ? '是不是' : '是否有'}${things}：离线模型只认得 80 种常见物体（人、动物、车辆、家居用品……）以及文字和颜色。视觉语言模型可以回答这个问题，但这台服务器没有安装。`,
       )[lang],
     ],
     data: { answer: null },

@@ -184,6 +184,35 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
   'tooth brush': 'toothbrush',
 };
 
+/**
+ * Words narrower than the class they map to (a kind of bird, a young horse, a kind of car):
+ * the detector finds the class, never the kind, so a yes/no answer about them can only say
+ * what class it sees.
+ */
+const NARROWER = new Set(
+  ('eagle hawk parrot pigeon dove duck seagull gull owl chicken hen rooster swan goose crow sparrow penguin pelican heron ' +
+    'flamingo kitten tomcat puppy pup hound pony foal stallion mare colt lamb ewe bull calf ox heifer polar bear grizzly ' +
+    'grizzly bear panda sedan suv taxi cab jeep hatchback coupe sports car race car minivan scooter moped dirt bike ' +
+    'school bus double decker minibus tram streetcar subway locomotive fire truck fire engine dump truck pickup ' +
+    'pickup truck sailboat yacht canoe kayak ferry jet airliner mountain bike road bike burger hamburger tangerine ' +
+    'mandarin clementine cupcake birthday cake sofa armchair stool macbook iphone smartphone basketball football ' +
+    'soccer ball volleyball tennis ball baseball golf ball rugby ball beach ball mug teacup goblet').split(' '),
+);
+const NARROWER_PHRASES = ['polar bear', 'grizzly bear', 'sports car', 'race car', 'dirt bike', 'school bus', 'double decker', 'fire truck', 'fire engine', 'dump truck', 'pickup truck', 'mountain bike', 'road bike', 'birthday cake', 'soccer ball', 'tennis ball', 'golf ball', 'rugby ball', 'beach ball'];
+const NARROWER_ZH = new Set(
+  ('老鷹 老鹰 鷹 鹰 鸚鵡 鹦鹉 鴿子 鸽子 鴨 鸭 鴨子 鸭子 海鷗 海鸥 貓頭鷹 猫头鹰 雞 鸡 母雞 母鸡 公雞 公鸡 天鵝 天鹅 鵝 鹅 麻雀 烏鴉 乌鸦 企鵝 企鹅 ' +
+    '小貓 小猫 小狗 幼犬 小馬 小马 小羊 羔羊 公牛 小牛 水牛 北極熊 北极熊 熊貓 熊猫 計程車 计程车 出租車 出租车 跑車 跑车 吉普車 吉普车 ' +
+    '校車 校车 消防車 消防车 帆船 遊艇 游艇 獨木舟 独木舟 籃球 篮球 足球 排球 網球 网球 棒球 漢堡 汉堡 馬克杯 马克杯').split(' '),
+);
+
+/** Whether a word the vocabulary matched names a kind narrower than its class ("eagle", "kitten", 老鷹). */
+export function isNarrowerTerm(term: string): boolean {
+  const t = term.toLowerCase().trim();
+  if (NARROWER.has(t) || NARROWER_ZH.has(t) || NARROWER_PHRASES.includes(t)) return true;
+  const singular = t.replace(/(?<=[^aeiou])ies$/, 'y').replace(/(?<=(s|x|z|ch|sh))es$/, '').replace(/s$/, '');
+  return NARROWER.has(singular) || NARROWER_PHRASES.includes(singular);
+}
+
 /** Words that look like a class word but name something else: always unknown. */
 const EN_NOT: string[] = [
   'sea horse', 'seahorse', 'sea lion', 'hot tub', 'mouse pad', 'dog house', 'doghouse', 'bird house', 'birdhouse',
