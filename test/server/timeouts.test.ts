@@ -113,6 +113,17 @@ describe('timeouts and the connection cap', () => {
     expect(storedBlobs(s.dataDir).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
+  it('a single-request upload whose client goes away mid-body leaves no temp file', async () => {
+    const socket = await openIdle(port);
+    socket.write(head('/upload/v1beta/files?uploadType=media', { 'content-type': 'image/png', 'content-length': 1_000_000 }));
+    socket.write(Buffer.alloc(64 * 1024, 1));
+    await sleep(150);
+    expect(storedBlobs(s.dataDir).filter((f) => f.endsWith('.part')).length).toBe(1);
+    socket.destroy();
+    for (let i = 0; i < 40 && storedBlobs(s.dataDir).some((f) => f.endsWith('.part')); i++) await sleep(50);
+    expect(storedBlobs(s.dataDir).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
   it('a stalled resumable chunk gets 408; the bytes it brought stay and the upload resumes from them', async () => {
     const start = await fetch(`${s.baseUrl}/upload/v1beta/files`, {
       method: 'POST',
