@@ -30,6 +30,7 @@ import { ImageCache } from '../media/image-cache.js';
 import { CachedTextTokenCounter, GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
 import { SchemaValidators } from '../wire/schema.js';
 import { buildApp } from './app.js';
+import { watchLoopDelay } from './loop-delay.js';
 import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
 import { createGenerateRoutes } from './routes/generate.js';
@@ -137,14 +138,22 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     schemas: new SchemaValidators(),
   });
 
+  const loopDelay = watchLoopDelay();
   const app = await buildApp({
     config,
     logger,
     apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate, { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
-    health: () => ({ engine: offlineEngine.name, providers: [...providerSet.providers.keys()], ready, ...(pool ? { vision: pool.stats() } : {}) }),
+    health: () => ({
+      engine: offlineEngine.name,
+      providers: [...providerSet.providers.keys()],
+      ready,
+      ...(pool ? { vision: pool.stats() } : {}),
+      eventLoopDelay: loopDelay.stats(),
+    }),
     onClose: async () => {
+      loopDelay.stop();
       await files.stop();
       meta.close();
       await providerSet.close();

@@ -1,0 +1,36 @@
+/**
+ * How long the event loop was held, for /healthz: the longest and the 99th-percentile
+ * delay over the last window (10 s by default). A /healthz that answers slowly on a busy
+ * machine says by this whether this process held its loop (something to fix here) or just
+ * did not get the CPU (the machine). Measured by `monitorEventLoopDelay` (a libuv timer,
+ * 10 ms resolution); costs nothing per request.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+export interface LoopDelay {
+  /** Over the last full window: delays in ms. */
+  stats(): { p99Ms: number; maxMs: number; windowS: number };
+  stop(): void;
+}
+
+export function watchLoopDelay(windowMs = 10_000): LoopDelay {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  let last = { p99Ms: 0, maxMs: 0 };
+  const roll = () => {
+    last = { p99Ms: Math.round(h.percentile(99) / 1e6), maxMs: Math.round(h.max / 1e6) };
+    h.reset();
+  };
+  const timer = setInterval(roll, windowMs).unref();
+  return {
+    stats: () => {
+      // The current window so far counts too, so a block that just happened shows at once.
+      const now = { p99Ms: Math.round(h.percentile(99) / 1e6), maxMs: Math.round(h.max / 1e6) };
+      return { p99Ms: Math.max(last.p99Ms, now.p99Ms), maxMs: Math.max(last.maxMs, now.maxMs), windowS: windowMs / 1000 };
+    },
+    stop: () => {
+      clearInterval(timer);
+      h.disable();
+    },
+  };
+}
