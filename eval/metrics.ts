@@ -116,3 +116,91 @@ export function mentionedClasses(caption: string, names: Record<string, string[]
     .filter(([, words]) => words.some((w) => new RegExp(`(^|[^a-z])${w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z])`).test(text)))
     .map(([cls]) => cls);
 }
+
+// ---- the labelled set (eval/labels.json) ---------------------------------------------------
+
+/** Classes a detector reported that are nowhere in the photo (no object has it as label or 'also'). */
+export function hallucinatedLabels(detected: Array<{ label: string }>, truth: TruthObject[]): string[] {
+  const present = new Set(truth.flatMap(labelsOf));
+  return [...new Set(detected.map((d) => d.label).filter((l) => !present.has(l)))];
+}
+
+export type Expected = 'yes' | 'no' | 'unsure';
+export type Said = 'yes' | 'no' | 'hedge' | 'other';
+
+/*
+ * How an answer begins. Gemini answers a yes/no question with "Yes"/"No" first; a question
+ * about something the offline models cannot see deserves an honest "cannot tell", not a
+ * guess either way, so a hedge counts only when the answer does not also open with Yes/No.
+ */
+const YES = /^\s*(?:yes\b|是|有|对|對)/i;
+const NO = /^\s*(?:no\b|不|没|沒|否|无(?!法)|無(?!法))/i;
+const HEDGE =
+  /can(?:not|'t|’t) (?:tell|say|see|answer|determine|recogni[sz]e|identify|know|judge)|not (?:able|sure)|unable to|(?:don't|do not|doesn't|does not) (?:know|recogni[sz]e)|no way to tell|outside (?:what|the)|无法|無法|不能(?:确定|確定|判断|判斷|识别|識別)|不(?:确定|確定)|看不出|无从|無從/i;
+
+export function said(answer: string): Said {
+  if (YES.test(answer)) return 'yes';
+  if (NO.test(answer)) return 'no';
+  if (HEDGE.test(answer)) return 'hedge';
+  return 'other';
+}
+
+/** Right when the answer starts with the expected Yes/No, or (for 'unsure') says it cannot tell. */
+export function answeredRight(answer: string, expected: Expected): boolean {
+  const s = said(answer);
+  return expected === 'unsure' ? s === 'hedge' : s === expected;
+}
+
+const NUMBER_WORDS: Record<string, number> = {
+  no: 0, none: 0, zero: 0, one: 1, a: 1, an: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
+  eleven: 11, twelve: 12, thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19, twenty: 20,
+};
+
+/** The first count an English answer states ("I see 3 people", "There are two people", "None"), or null. */
+export function statedCount(answer: string): number | null {
+  const m = /\b(\d+|an?|no|none|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty)\b/i.exec(answer);
+  if (!m) return null;
+  const w = m[1]!.toLowerCase();
+  return /^\d+$/.test(w) ? Number(w) : (NUMBER_WORDS[w] ?? null);
+}
+
+/** Extra words that name a subject as well as the class name does. */
+const SYNONYMS: Record<string, string[]> = {
+  person: ['people', 'man', 'men', 'woman', 'women', 'boy', 'girl', 'child', 'children', 'player', 'players', 'face', 'faces'],
+  'sports ball': ['ball', 'balls', 'football', 'soccer ball'],
+  'potted plant': ['plant', 'plants', 'houseplant'],
+  text: ['text', 'page', 'writing', 'words', 'document'],
+  page: ['page', 'document', 'text'],
+  sign: ['sign', 'signs', 'text'],
+  fruit: ['fruit', 'fruits', 'orange', 'oranges', 'apple', 'apples', 'banana', 'bananas'],
+  hand: ['hand', 'person'],
+};
+
+/**
+ * Whether a caption names one of the subject words: a class name (singular or plural, from
+ * `names`) or one of its synonyms.
+ */
+export function namesSubject(caption: string, subject: string[], names: Record<string, string[]>): boolean {
+  const text = caption.toLowerCase();
+  const words = subject.flatMap((s) => [s, ...(names[s] ?? []), ...(SYNONYMS[s] ?? [])]);
+  return words.some((w) => new RegExp(`(^|[^a-z])${w.toLowerCase().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z])`).test(text));
+}
+
+/**
+ * Whether text read from a page starts with its first line, from the first character:
+ * whitespace is normalised (and dropped for Chinese, written without spaces) and quotes
+ * or a leading "The text reads:" style preamble are allowed before it.
+ */
+export function readsFirstLine(read: string, firstLine: string): boolean {
+  const han = /\p{Script=Han}/u.test(firstLine);
+  const norm = (s: string) => (han ? s.replace(/\s+/g, '') : s.replace(/\s+/g, ' ').trim());
+  const r = norm(read);
+  const line = norm(firstLine);
+  const at = r.indexOf(line);
+  if (at < 0) return false;
+  // Whatever precedes the line must not be the tail of a word of it (a lost first letter
+  // reads "egion-based", which does not contain the line at all); a preamble must end in
+  // a colon, quote, newline-turned-space or fence.
+  const before = r.slice(0, at);
+  return before === '' || /[:"'“”「『`\s]$/.test(before);
+}
