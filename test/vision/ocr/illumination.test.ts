@@ -29,6 +29,10 @@ describe('flattenIllumination', () => {
     // (Within 16: the outer half tile takes its level from the tile next to it.)
     for (const x of [5, 100, 200, 300, 395]) expect(Math.abs(at(after, x, 45) - 128)).toBeLessThanOrEqual(16);
     for (const x of [0, 12, 204, 396]) expect(at(after, x, 25)).toBeLessThan(128 - 60);
+    // And it says the lighting was uneven; the same page lit evenly is not.
+    expect(after.spread).toBeGreaterThan(0.5);
+    const even = flattenIllumination({ ...img, rgb: img.rgb.map((_, i) => (strokes(Math.floor(i / 3) % 400, Math.floor(i / 1200)) ? 60 : 220)) });
+    expect(even.spread).toBe(0);
   });
 
   it('keeps light text on a dark background lighter than it', () => {
@@ -44,7 +48,7 @@ describe('flattenIllumination', () => {
 
   it('handles images smaller than a tile and rejects a wrong buffer size', () => {
     const one = flattenIllumination({ width: 1, height: 1, rgb: new Uint8Array([200, 200, 200]) });
-    expect(one).toEqual({ width: 1, height: 1, grey: new Uint8Array([128]) });
+    expect(one).toEqual({ width: 1, height: 1, grey: new Uint8Array([128]), spread: 0 });
     expect(() => flattenIllumination({ width: 2, height: 2, rgb: new Uint8Array(3) })).toThrow(/2x2x3/);
   });
 
