@@ -87,7 +87,7 @@ describe('fuzz', () => {
     });
     const statuses = [...result.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ');
     console.info(
-      `fuzz seed ${SEED}: ${CASES} cases in ${(result.ms / 1000).toFixed(1)} s, ${CONCURRENCY} keep-alive connections ` +
+      `fuzz seed ${SEED}: ${CASES} cases in ${(result.ms / 1000).toFixed(1)} s (${(result.cpuMs / 1000).toFixed(1)} s of CPU), ${CONCURRENCY} keep-alive connections ` +
         `(${result.connectionsOpened} opened), statuses ${statuses}`,
     );
     const shown = result.failures
@@ -98,7 +98,8 @@ describe('fuzz', () => {
       result.failures,
       `${result.failures.length} of ${CASES} cases failed; replay with OCELLUS_FUZZ_SEED=${SEED} OCELLUS_FUZZ_CASES=${CASES}:\n${shown}`,
     ).toEqual([]);
-    expect([...result.statuses.keys()].some((s) => s >= 500)).toBe(false);
+    // The only 5xx allowed: 501 for a Gemini method Ocellus deliberately leaves out (checked per case).
+    expect([...result.statuses.keys()].filter((s) => s >= 500 && s !== 501)).toEqual([]);
 
     // Healthy afterwards.
     const health = await call('GET', '/healthz');

@@ -61,7 +61,7 @@ describe('fuzzCases', () => {
     for (const v of API_VERSIONS) expect(cases.some((c) => c.request.target.startsWith(`/${v}/`))).toBe(true);
     for (const v of API_VERSIONS) expect(cases.some((c) => c.request.target.startsWith(`/upload/${v}/`))).toBe(true);
     const mutations = new Set(cases.flatMap((c) => c.mutations));
-    for (const m of ['none', 'wrongMethod', 'badJson', 'wrongType', 'deepNesting', 'hugeWidth', 'badBase64', 'wrongMime', 'badKeys', 'badQuery', 'percentEncoding', 'longName', 'nonAscii', 'oddHeaders', 'truncatedBody', 'badAuth', 'uploadHeaders'])
+    for (const m of ['none', 'wrongMethod', 'badJson', 'wrongType', 'deepNesting', 'hugeWidth', 'badBase64', 'wrongMime', 'badKeys', 'badQuery', 'percentEncoding', 'longName', 'nonAscii', 'oddHeaders', 'truncatedBody', 'badAuth', 'uploadHeaders', 'badMultipart'])
       expect(mutations, m).toContain(m);
     expect(cases.some((c) => c.request.target.includes('alt=sse'))).toBe(true);
   });

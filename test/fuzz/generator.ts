@@ -329,7 +329,8 @@ export type MutationName =
   | 'oddHeaders'
   | 'truncatedBody'
   | 'badAuth'
-  | 'uploadHeaders';
+  | 'uploadHeaders'
+  | 'badMultipart';
 
 /** A JSON body on its way to the wire; `splices` replace marker strings with raw text (deep nesting, bad JSON). */
 interface Draft extends Base {
@@ -647,6 +648,29 @@ const MUTATIONS: Record<Exclude<MutationName, 'none'>, (rng: Rng, d: Draft, key:
       () => d.headers.push(['x-goog-api-key', 'wrong'], ['x-goog-api-key', 'fuzz-key']),
     ])();
   },
+  badMultipart(rng, d) {
+    const b = 'fuzzboundary';
+    const meta = rng.pick(['{"file":{"display_name":"x"}}', '{"file":', '', 'null', '[]', '{"file":{"unknown":1}}', `{"file":${'['.repeat(500)}${']'.repeat(500)}}`, 'display_name=x']);
+    const png = PNG_BYTES;
+    const variants: Array<() => Buffer> = [
+      () => multipartBody('otherboundary', meta, png),
+      () => multipartBody(b, meta, png).subarray(0, rng.range(1, 60)),
+      () => Buffer.from(`--${b}\r\nContent-Type: application/json\r\n\r\n${meta}\r\n--${b}--\r\n`),
+      () => Buffer.concat([Buffer.from(`--${b}\r\nContent-Type: image/png\r\n\r\n`), png, Buffer.from(`\r\n--${b}--\r\n`)]),
+      () => Buffer.concat([multipartBody(b, meta, png).subarray(0, -4), Buffer.from(`\r\n--${b}\r\nContent-Type: image/png\r\n\r\n`), png, Buffer.from(`\r\n--${b}--\r\n`)]),
+      () => Buffer.from(`--${b}\r\nno colon here\r\n\r\n${meta}\r\n--${b}--\r\n`),
+      () => Buffer.concat([Buffer.from('x'.repeat(rng.range(1, 50_000))), multipartBody(b, meta, png)]),
+      () => multipartBody(b, meta, png).subarray(0, -2),
+      () => Buffer.from(`--${b}--\r\n`),
+      () => Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\n${meta}\r\n--${b}\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n${png.toString('latin1')}\r\n--${b}--\r\n`, 'latin1'),
+    ];
+    d.bytes = rng.pick(variants)();
+    if (rng.chance(0.3))
+      d.headers = [
+        ...d.headers.filter(([n]) => n.toLowerCase() !== 'content-type'),
+        ['content-type', rng.pick([`multipart/form-data; boundary=${b}`, `multipart/related; boundary="${b}"`, 'multipart/related', `multipart/related; boundary=${'b'.repeat(200)}`, 'multipart/mixed; boundary=x'])],
+      ];
+  },
   uploadHeaders(rng, d) {
     const name = rng.pick([
       'x-goog-upload-command',
@@ -663,7 +687,7 @@ const MUTATIONS: Record<Exclude<MutationName, 'none'>, (rng: Rng, d: Draft, key:
 
 /** Which mutations make sense for an endpoint (all of them do for most). */
 function mutationsFor(endpoint: EndpointName): ReadonlyArray<Exclude<MutationName, 'none'>> {
-  const all = Object.keys(MUTATIONS) as Array<Exclude<MutationName, 'none'>>;
+  const all = (Object.keys(MUTATIONS) as Array<Exclude<MutationName, 'none'>>).filter((m) => m !== 'badMultipart' || endpoint === 'uploadMultipart');
   if (endpoint === 'healthz' || endpoint === 'root') return all.filter((m) => m !== 'badBase64' && m !== 'uploadHeaders' && m !== 'badAuth');
   return all;
 }

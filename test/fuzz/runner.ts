@@ -63,6 +63,8 @@ export interface RunResult {
   uploadIds: Set<string>;
   connectionsOpened: number;
   ms: number;
+  /** CPU time of this process (server and client both run in it) during the run: what the run costs on an idle machine. */
+  cpuMs: number;
   /** Requests and total milliseconds per endpoint (where the time goes). */
   perEndpoint: Map<string, { n: number; ms: number }>;
   /** The slowest cases, slowest first (id, ms). */
@@ -202,6 +204,7 @@ export async function warmUp(opts: Pick<RunOptions, 'host' | 'port' | 'apiKey'>)
 
 export async function runCases(cases: Iterable<FuzzCase>, opts: RunOptions): Promise<RunResult> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const failures: Failure[] = [];
   const statuses = new Map<number, number>();
   const uploadIds = new Set<string>();
@@ -263,6 +266,10 @@ export async function runCases(cases: Iterable<FuzzCase>, opts: RunOptions): Pro
     uploadIds,
     connectionsOpened: connections.reduce((n, c) => n + c.opened, 0),
     ms: performance.now() - started,
+    cpuMs: (() => {
+      const u = process.cpuUsage(cpuStart);
+      return (u.user + u.system) / 1000;
+    })(),
     slowest,
     perEndpoint,
   };
