@@ -1,9 +1,9 @@
 /**
  * How long the event loop was held, for /healthz: the longest and the 99th-percentile
- * delay over the last window (10 s by default). A /healthz that answers slowly on a busy
- * machine says by this whether this process held its loop (something to fix here) or just
- * did not get the CPU (the machine). Measured by `monitorEventLoopDelay` (a libuv timer,
- * 10 ms resolution); costs nothing per request.
+ * delay over the last window (10 s by default). When /healthz answers slowly, a small
+ * delay here points at the network or the client; a large one at this process, either
+ * holding its loop or not getting the CPU (on a quiet machine, the former). Measured by
+ * `monitorEventLoopDelay` (a libuv timer, 10 ms resolution); costs nothing per request.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 

@@ -115,3 +115,33 @@ describe('Admission.enter (up-front admission, before any task)', () => {
     expect(adm.stats().admitted).toBe(1);
   });
 });
+
+describe('Admission order and the queue-time budget', () => {
+  it('serves requests in admission order: an earlier request runs all its tasks before a later one starts', async () => {
+    const adm = new Admission({ concurrency: 1, maxQueue: 5 });
+    const g = gate();
+    const order: string[] = [];
+    const task = (name: string) => async () => void order.push(name);
+    const blocker = adm.run(undefined, g.task);
+    const a = new AbortController();
+    const b = new AbortController();
+    // Like captions: each request's safety task first, its detector task a little later.
+    const runs = [adm.run(a.signal, task('a-safety')), adm.run(b.signal, task('b-safety'))];
+    runs.push(adm.run(a.signal, task('a-detect')), adm.run(b.signal, task('b-detect')));
+    g.open();
+    await Promise.all([blocker, ...runs]);
+    expect(order).toEqual(['a-safety', 'a-detect', 'b-safety', 'b-detect']);
+  });
+
+  it('does not time out a later task of a request that has started', async () => {
+    const adm = new Admission({ concurrency: 1, maxQueue: 5, queueTimeoutMs: 30 });
+    const a = new AbortController();
+    const g = gate();
+    const first = adm.run(a.signal, g.task); // starts at once: the request has started
+    const second = adm.run(a.signal, async () => 'second'); // waits behind it, past the budget
+    await new Promise((r) => setTimeout(r, 60));
+    g.open();
+    await first;
+    expect(await second).toBe('second');
+  });
+});
