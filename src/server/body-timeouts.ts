@@ -107,7 +107,7 @@ export class BodyWatchdog {
     raw.once('end', finish);
     // The client went away mid-body: the consumer must see it, not wait for ever.
     raw.once('close', () => {
-      if (!raw.complete && !w.out.destroyed)
+      if (!raw.complete && !raw.readableEnded && !w.out.destroyed)
         w.out.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
       finish();
     });
