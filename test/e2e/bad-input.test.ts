@@ -278,25 +278,23 @@ describe('accepted formats, measured upright, decoded right side up', () => {
   // dog.jpg in every container, upright as stored: the detailed caption names its measured
   // size and format, and what the detector finds in the decoded pixels, each at its place in
   // the upright frame (upside down or mirrored, the car would not be at the upper right).
-  // The last column: whether the copy keeps the dog above CenterNet's 0.4 score threshold
-  // (dog.jpg itself: 0.42). The lossier copies lose it (GIF 0.35, AVIF 0.396, HEIC 0.39,
-  // grey 0.38): a detector limit, listed as expected failures below so a fix shows up.
+  // The last column: whether the copy keeps the dog above the detector's threshold. With
+  // CenterNet (the old default, dog.jpg at 0.42) the lossier copies lost it; SSD-MobileNetV2
+  // scores the dog 0.81–0.95 in every copy (GIF 0.88, AVIF 0.92, grey 0.81).
   const upright: Array<[FixtureName, string, string, boolean]> = [
     ['dog.png', 'image/png', 'PNG', true],
     ['dog.webp', 'image/webp', 'WEBP', true],
-    ['dog.gif', 'image/gif', 'GIF', false],
+    ['dog.gif', 'image/gif', 'GIF', true],
     ['dog.tiff', 'image/tiff', 'TIFF', true],
-    ['dog.avif', 'image/avif', 'AVIF', false],
-    ['dog.heic', 'image/heic', 'HEIC', false],
-    ['dog.heic', 'image/heif', 'HEIC', false],
+    ['dog.avif', 'image/avif', 'AVIF', true],
+    ['dog.heic', 'image/heic', 'HEIC', true],
+    ['dog.heic', 'image/heif', 'HEIC', true],
     ['dog-cmyk.jpg', 'image/jpeg', 'JPEG', true],
-    ['dog-grey.jpg', 'image/jpeg', 'JPEG', false],
+    ['dog-grey.jpg', 'image/jpeg', 'JPEG', true],
   ];
-  const captions = new Map<string, string>();
 
   it.each(upright)('%s as %s → 200, "a 768×576 %s image", the bicycle at the centre, the car at the upper right', async (name, mimeType, format, dog) => {
     const { text, res } = await answer(fixture(name, mimeType, DETAILED));
-    captions.set(`${name} ${mimeType}`, text);
     // Files that keep the photo's EXIF (the HEIC made from dog.jpg) also say which camera took it.
     expect(text).toMatch(/It is a 768×576 \w+ image\.( It was taken with a Canon PowerShot S95 on 2014-09-19 16:08:30\.)?$/);
     expect(text).toContain(`It is a 768×576 ${format} image.`);
@@ -306,10 +304,6 @@ describe('accepted formats, measured upright, decoded right side up', () => {
       expect(text).toMatch(/\bthe dog at the left\b/);
     } else expectOnlyDogJpgClasses(text);
     expect(res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount).toBe(imageTokens2x(768, 576));
-  });
-
-  it.fails.each(upright.filter(([, , , dog]) => !dog))('%s as %s: the dog is named (below the detector threshold today)', (name, mimeType) => {
-    expect(captions.get(`${name} ${mimeType}`)).toMatch(/\bthe dog at the left\b/);
   });
 
   // dog.jpg turned 90° clockwise by metadata only (EXIF orientation 6, HEIF irot): upright it
@@ -335,17 +329,22 @@ describe('accepted formats, measured upright, decoded right side up', () => {
 
     const found = await detections(fixture(name, mimeType, DETECT));
     expect(found.map((d) => d.label)).toEqual(turnedByPixels.map((d) => d.label));
-    found.forEach((d, i) => turnedByPixels[i]!.box_2d.forEach((v, k) => expect(Math.abs(d.box_2d[k]! - v)).toBeLessThanOrEqual(5)));
+    // Same boxes, up to what re-encoding changes: SSD-MobileNetV2 sees a 300² copy, where the
+    // HEIC's lossy pixels move an edge by up to ~3% (a ±5/1000 edge tolerance held for CenterNet's 512²).
+    found.forEach((d, i) => expect(iou(d.box_2d, turnedByPixels[i]!.box_2d), `${d.label} ${JSON.stringify(d.box_2d)} vs ${JSON.stringify(turnedByPixels[i]!.box_2d)}`).toBeGreaterThan(0.85));
     // The dog's place once turned; a wrong or missing turn would put it elsewhere (or keep 768×576).
     const animal = found.filter((d) => ['dog', 'cat'].includes(d.label)).sort((a, b) => iou(b.box_2d, DOG_JPG_DOG_TURNED_CW) - iou(a.box_2d, DOG_JPG_DOG_TURNED_CW))[0];
     expect(animal, `an animal among ${JSON.stringify(found)}`).toBeDefined();
-    expect(iou(animal!.box_2d, DOG_JPG_DOG_TURNED_CW)).toBeGreaterThan(0.6);
+    // 0.5, not 0.6: SSD-MobileNetV2's box for the sideways dog runs into the bicycle (IoU 0.55–0.57);
+    // a missing or wrong turn would put it elsewhere (IoU near 0).
+    expect(iou(animal!.box_2d, DOG_JPG_DOG_TURNED_CW)).toBeGreaterThan(0.5);
   });
 
-  // Known limitation of the CenterNet detector, not of decoding: on the sideways photo (either
-  // file above, or dog.jpg turned by pixels) it finds the dog's outline but calls it a cat, and
-  // misses the sideways bicycle. Flip this to `it` when the detector gets it right.
-  it.fails('the dog of the turned photo is labelled "dog" (CenterNet says "cat")', () => {
+  // Known limitation of the detectors, not of decoding: on the sideways photo (either file
+  // above, or dog.jpg turned by pixels) CenterNet and SSD-MobileNetV2 (0.91) both find the
+  // dog's outline but call it a cat, and miss the sideways bicycle. Flip this to `it` when
+  // the detector gets it right.
+  it.fails('the dog of the turned photo is labelled "dog" (the detector says "cat")', () => {
     expect(turnedByPixels.map((d) => d.label)).toContain('dog');
   });
 
