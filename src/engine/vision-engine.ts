@@ -16,7 +16,7 @@ import type { ImageFacts, PairFacts, RequestFacts } from './compose/facts.js';
 import { renderAnswer } from './compose/render.js';
 import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';
 import { planTasks, type Plan, type Vocabulary } from './planner.js';
-import { POSSIBLE_FRACTION } from './compose/confidence.js';
+import { POSSIBLE_FRACTION, SURE_SHARE } from './compose/confidence.js';
 
 export type Analyse = (image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal) => Promise<Analysis>;
 
@@ -53,7 +53,7 @@ export function needsOf(plan: Plan, caps: VisionEngineDeps['capabilities'], prom
     kind === 'readText' || kind === 'compare' || (kind === 'caption' && task.detail === 'detailed') || (kind === 'yesno' && task.attribute.kind === 'text');
   if (wantsText && caps.ocr) needs.ocr = { prompt };
   // A short caption reads only pages of text (measured in the worker), so photos stay fast.
-  else if (kind === 'caption' && caps.ocr) needs.ocr = { prompt, onlyIfPage: true };
+  else if (kind === 'caption' && caps.ocr) needs.ocr = { prompt, onlyIfPage: { sureShare: SURE_SHARE } };
   return needs;
 }
 

@@ -71,7 +71,8 @@ export async function analyseImage(caps: Capabilities, image: RawImage, needs: A
   if (needs.ocr && caps.ocr) {
     let read = true;
     if (needs.ocr.onlyIfPage) {
-      result.textPage = mostlyUnoccupied(asserted()) && measureTextLikeness(image).textLike;
+      const sure = threshold === undefined ? 0 : threshold + needs.ocr.onlyIfPage.sureShare * (1 - threshold);
+      result.textPage = mostlyUnoccupied((result.objects ?? []).filter((o) => o.score >= sure)) && measureTextLikeness(image).textLike;
       read = result.textPage;
     }
     if (read) {

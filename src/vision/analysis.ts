@@ -32,7 +32,15 @@ export interface AnalysisNeeds {
    * detector found little else (a caption then says it is a page), so ordinary photos do
    * not pay for the reader.
    */
-  ocr?: { prompt: string; onlyIfPage?: boolean };
+  ocr?: {
+    prompt: string;
+    /**
+     * `sureShare`: objects count as filling the image only from threshold + sureShare·(1 −
+     * threshold) up (the "sure" band of src/engine/compose/confidence.ts), so a page that
+     * the detector half-takes for a refrigerator is still read.
+     */
+    onlyIfPage?: { sureShare: number };
+  };
   /** Rate the image for sexually explicit content (nsfwjs). */
   safety?: boolean;
   /** Faces, expressions and body poses; person boxes come from `detect` when both are asked. */

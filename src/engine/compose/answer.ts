@@ -144,9 +144,10 @@ function possiblePhrase(img: ImageFacts, lang: Lang): string | undefined {
 }
 
 function caption(img: ImageFacts, detail: 'short' | 'detailed', lang: Lang, many: boolean): string[] {
-  const g = groups(img);
-  const out: string[] = [];
   const page = textPageSentences(img, lang, detail);
+  // Next to a page of text only sure objects are named: a page half-taken for something else is still a page.
+  const g = groups(img).filter((x) => !page.length || x.objects.some((o) => bandOf(o.score, img.detectThreshold ?? DEFAULT_THRESHOLD) === 'sure'));
+  const out: string[] = [];
   const maybe = possiblePhrase(img, lang);
   if (img.notLooked === 'tiny') out.push(say.tooSmall(img.width, img.height, lang));
   else if (page.length) out.push(...(many ? [say.imageLabel(img.index, lang) + page[0]!, ...page.slice(1)] : page));

@@ -48,14 +48,16 @@ const isSure = (s: Seen) => bandOf(s.o.score, threshold(s.img)) === 'sure';
 const area = (b: NormBox) => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
 
 /** "a cat, in the centre"; "two dogs"; "a motorcycle, at the left, and a car" (largest first). */
-function describe(seen: Seen[], lang: Lang, hedge: boolean): string {
+function describe(seen: Seen[], lang: Lang, hedge: boolean, places = true): string {
   const by = new Map<string, Seen[]>();
   for (const s of [...seen].sort((a, b) => area(b.o.box) - area(a.o.box))) by.set(canonicalLabel(s.o.label), [...(by.get(canonicalLabel(s.o.label)) ?? []), s]);
-  const parts = [...by.entries()].slice(0, 3).map(([label, list]) => {
-    const name = countedName(label, list.length, lang);
-    return list.length === 1 ? say.thingAt(name, placeOf(list[0]!.o.box, lang), lang).replace(/ (in|at) the /, ', $1 the ').replace(/^(.+?)在/, '$1，在') : name;
-  });
-  const text = lang === 'en' ? parts.join(', and ') : parts.join('；');
+  const groups = [...by.entries()].slice(0, 3);
+  const named = groups.map(([label, list]) => ({ name: countedName(label, list.length, lang), place: list.length === 1 && places ? atPlace(placeOf(list[0]!.o.box, lang), lang) : undefined }));
+  const text = named.some((n) => n.place)
+    ? lang === 'en'
+      ? named.map((n) => (n.place ? `${n.name}, ${n.place}` : n.name)).join(', and ')
+      : named.map((n) => (n.place ? `${n.name}，${n.place}` : n.name)).join('；')
+    : join(named.map((n) => n.name), lang);
   return hedge ? T(`probably ${text}`, `看起來是${text}`, `看起来是${text}`)[lang] : text;
 }
 
@@ -177,12 +179,12 @@ function existsAnswer(task: YesNoTask, terms: Term[], facts: RequestFacts, lang:
         )[lang];
       } else
         evidence = T(
-          `I see ${describe(rivals, lang, false).replace(/, (in|at) the [a-z ]+$/, '')}, not ${/^[aeiou]/i.test(missing) ? 'an' : 'a'} ${missing}`,
-          `我看到的是${describe(rivals, lang, false).replace(/，在.*$/, '')}，不是${missing}`,
-          `我看到的是${describe(rivals, lang, false).replace(/，在.*$/, '')}，不是${missing}`,
+          `I see ${describe(rivals, lang, false, false)}, not ${/^[aeiou]/i.test(missing) ? 'an' : 'a'} ${missing}`,
+          `我看到的是${describe(rivals, lang, false, false)}，不是${missing}`,
+          `我看到的是${describe(rivals, lang, false, false)}，不是${missing}`,
         )[lang];
     } else if (seen.length) {
-      const others = describe(seen, lang, false).replace(/, (in|at) the [a-z ]+(?=$|, and)/g, '').replace(/，在[^；]+/g, '');
+      const others = describe(seen, lang, false, false);
       evidence = T(`I see ${others}, but no ${missing}`, `我看到${others}，但沒有${missing}`, `我看到${others}，但没有${missing}`)[lang];
     } else evidence = T(`I see no ${missing}`, `我沒有看到${missing}`, `我没有看到${missing}`)[lang];
   }

@@ -191,12 +191,10 @@ const EN: Record<string, CocoClass | CocoClass[]> = {
  */
 const NARROWER = new Set(
   ('eagle hawk parrot pigeon dove duck seagull gull owl chicken hen rooster swan goose crow sparrow penguin pelican heron ' +
-    'flamingo kitten tomcat puppy pup hound pony foal stallion mare colt lamb ewe bull calf ox heifer polar bear grizzly ' +
-    'grizzly bear panda sedan suv taxi cab jeep hatchback coupe sports car race car minivan scooter moped dirt bike ' +
-    'school bus double decker minibus tram streetcar subway locomotive fire truck fire engine dump truck pickup ' +
-    'pickup truck sailboat yacht canoe kayak ferry jet airliner mountain bike road bike burger hamburger tangerine ' +
-    'mandarin clementine cupcake birthday cake sofa armchair stool macbook iphone smartphone basketball football ' +
-    'soccer ball volleyball tennis ball baseball golf ball rugby ball beach ball mug teacup goblet').split(' '),
+    'flamingo kitten tomcat puppy pup hound pony foal stallion mare colt lamb ewe bull calf ox heifer grizzly panda ' +
+    'sedan suv taxi cab jeep hatchback coupe minivan scooter moped minibus tram streetcar subway locomotive pickup ' +
+    'sailboat yacht canoe kayak ferry jet airliner burger hamburger tangerine mandarin clementine cupcake sofa armchair ' +
+    'stool macbook iphone smartphone basketball football volleyball baseball mug teacup goblet').split(' '),
 );
 const NARROWER_PHRASES = ['polar bear', 'grizzly bear', 'sports car', 'race car', 'dirt bike', 'school bus', 'double decker', 'fire truck', 'fire engine', 'dump truck', 'pickup truck', 'mountain bike', 'road bike', 'birthday cake', 'soccer ball', 'tennis ball', 'golf ball', 'rugby ball', 'beach ball'];
 const NARROWER_ZH = new Set(
