@@ -81,8 +81,9 @@ function isWideUnit(u: number): boolean {
 /**
  * `estimateTextTokens` for huge texts, without holding the event loop: the same rule over
  * UTF-16 code units (a high surrogate stands for its astral symbol), in slices of 1 M units
- * with a yield between them. Measured on 15 MB of English: ~30 ms of work in all, against
- * ~1 s for the code-point iterator `estimateTextTokens` uses.
+ * with a yield between them. Measured on 15 MB of English (loaded machine): ~90 ms of work
+ * in all, ~6 ms per slice, against 0.35–1 s in one piece for the code-point iterator that
+ * `estimateTextTokens` uses.
  */
 export async function estimateTextTokensAsync(text: string, slice = 1 << 20): Promise<number> {
   let wide = 0;
