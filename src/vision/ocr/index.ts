@@ -5,7 +5,7 @@
  * share of the image that is text) for captions, which `summariseText` also computes from
  * the lines alone.
  */
-import { chooseLines, needsFallback, pickReader, type ReaderId, type ScriptHint } from './lines.js';
+import { chooseLines, needsFallback, pickReader, respace, type ReaderId, type ScriptHint } from './lines.js';
 import { summariseText, type TextSummary } from './summary.js';
 import type { DetailedTextReader, ReadDetail, RgbImage, TextLine, TextReader } from './types.js';
 
@@ -21,6 +21,7 @@ export {
   normaliseConfidence,
   pickReader,
   quadToBox,
+  respace,
   sortReadingOrder,
   textAngle,
   type ReaderId,
@@ -71,7 +72,7 @@ async function readWith(img: RgbImage, readers: OcrReaders, options: ReadTextOpt
   const detail: ReadDetail = isDetailed(tesseract) ? await tesseract.readDetailed(img) : { lines: await tesseract.read(img), rejected: [] };
   const viaTesseract = { reader: 'tesseract' as ReaderId, lines: detail.lines, ran: ['tesseract' as ReaderId] };
   if (!paddle || options.fallback === false || !needsFallback(detail.lines, detail.rejected)) return viaTesseract;
-  const viaPaddle = { reader: 'paddle' as ReaderId, lines: await paddle.read(img), ran: ['tesseract', 'paddle'] as ReaderId[] };
+  const viaPaddle = { reader: 'paddle' as ReaderId, lines: respace(await paddle.read(img), detail.lines), ran: ['tesseract', 'paddle'] as ReaderId[] };
   const best = chooseLines(viaTesseract, viaPaddle);
   return { ...best, ran: ['tesseract', 'paddle'] };
 }

@@ -21,7 +21,8 @@
  *       sign next to an arrow) and CJK text nobody announced: tesseract's English model turns
  *       Chinese into low-confidence Latin garbage ("RIFHER FARIA" at 0.20, or a kept line
  *       "XFiR%I OCR 2026" whose first word is at 0.00).
- *    Whichever result carries more confident characters (`linesScore`) wins.
+ *    Whichever result carries more confident characters (`linesScore`) wins; PP-OCR's lines
+ *    take tesseract's spacing where both read the same characters (`respace`).
  */
 import type { Box, Quad, TextLine } from './types.js';
 
@@ -360,4 +361,23 @@ export function linesScore(lines: readonly TextLine[]): number {
 /** The better of a first and a fallback result: the fallback must score strictly higher. */
 export function chooseLines<T extends { lines: readonly TextLine[] }>(first: T, fallback: T): T {
   return linesScore(fallback.lines) > linesScore(first.lines) ? fallback : first;
+}
+
+const squeeze = (text: string): string => text.replace(/\s+/gu, '');
+
+/**
+ * PP-OCR's lines with tesseract's word spacing where both read the same characters on the
+ * same row. PP-OCR drops some spaces between Latin words ("themarkers are found" on
+ * skimage's page.png, where tesseract reads "the markers are found"); when the two readings
+ * agree on every character but the spaces, tesseract's spacing is the one to trust. Any
+ * other difference keeps PP-OCR's line as it is.
+ */
+export function respace(lines: readonly TextLine[], spaced: readonly TextLine[]): TextLine[] {
+  return lines.map((line) => {
+    const bare = squeeze(line.text);
+    const twin = spaced.find(
+      (s) => s.text !== line.text && squeeze(s.text) === bare && verticalOverlap(s.box, line.box) > 0.5 * Math.min(height(s.box), height(line.box)),
+    );
+    return twin ? { ...line, text: twin.text } : line;
+  });
 }

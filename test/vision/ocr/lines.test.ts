@@ -12,6 +12,7 @@ import {
   normaliseConfidence,
   pickReader,
   pixelBoxToBox,
+  respace,
   quadToBox,
   normaliseQuad,
   sortReadingOrder,
@@ -292,5 +293,16 @@ describe('fallback', () => {
     expect(linesScore(paddle.lines)).toBeCloseTo(3.96);
     const same = { lines: [line('abc', [0, 0, 1, 1], 0.9)] };
     expect(chooseLines(same, { lines: [line('abc', [0, 0, 1, 1], 0.9)] })).toBe(same);
+  });
+});
+
+describe('respace', () => {
+  it("takes tesseract's spacing where both read the same characters on the same row", () => {
+    const paddle = [line('themarkers are found', [0.01, 0.5, 0.99, 0.65]), line('histogramof grey', [0.01, 0.6, 0.45, 0.74])];
+    const tess = [line('the markers are found', [0.02, 0.52, 0.98, 0.6]), line('stogram of grey', [0.05, 0.62, 0.45, 0.72])];
+    const out = respace(paddle, tess);
+    expect(out.map((l) => l.text)).toEqual(['the markers are found', 'histogramof grey']); // other characters: PP-OCR's line stays
+    expect(out[0]!.box).toEqual(paddle[0]!.box);
+    expect(respace(paddle, [line('the markers are found', [0, 0, 1, 0.1])])[0]!.text).toBe('themarkers are found'); // another row
   });
 });

@@ -145,6 +145,8 @@ describe('a scanned page in uneven light (skimage page.png)', () => {
   it('readText reads it from the first character and summarises it as a page headed by its first line', async () => {
     const r = await readText(page, readers, { prompt: 'What does it say?' });
     expectReadFromFirstCharacter(r.lines, PAGE, 0.9);
+    // Every prose line exactly, spaces included (PP-OCR alone reads "themarkers are found").
+    for (const line of PAGE) expect(r.lines.map((l) => l.text)).toContain(line);
     expect(r.summary.firstLine).toBe(PAGE[0]);
     expect(r.summary.lineCount).toBeGreaterThanOrEqual(6);
     expect(r.summary.blockArea).toBeGreaterThan(0.6); // text from edge to edge
