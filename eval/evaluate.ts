@@ -15,6 +15,7 @@ import { decodeImage, type DecodedImage } from '../src/media/decode.js';
 import { analyseImage } from '../src/vision/analyser.js';
 import { loadCapabilities, type LoadedCapabilities } from '../src/vision/capabilities.js';
 import { vocabulary } from '../src/vision/detect/coco.js';
+import { DEFAULT_DETECTOR } from '../src/vision/detect/index.js';
 import { decodeMaskPng } from '../src/vision/segment/mask-png.js';
 import type { ObjectMask } from '../src/vision/analysis.js';
 import { fixturePath } from '../test/support/fixtures.js';
@@ -110,7 +111,7 @@ export async function renderText(sample: (typeof TEXT_SAMPLES)[number]): Promise
 }
 
 export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void = () => {}): Promise<EvalResult> {
-  const detector = opts.detector ?? 'centernet';
+  const detector = opts.detector ?? DEFAULT_DETECTOR;
   const caps: LoadedCapabilities = loadCapabilities({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: opts.ocr ?? true, safety: false, people: false });
   const engine = new VisionEngine({
     analyse: (img, needs) => analyseImage(caps, img, needs),
