@@ -26,6 +26,8 @@ export function clientErrorToApiError(err: NodeJS.ErrnoException): ApiError {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'ERR_HTTP_HEADERS_TIMEOUT':
       return new ApiError(408, 'DEADLINE_EXCEEDED', 'The request was not received in time; the connection is closed.');
+    case 'HPE_INVALID_EOF_STATE':
+      return invalidArgument('The request ended before its body was complete (fewer bytes than its Content-Length, or an unfinished chunked body).');
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
       return new ApiError(413, 'INVALID_ARGUMENT', 'Chunk extensions too large.');
     default:

@@ -330,15 +330,16 @@ export type MutationName =
   | 'truncatedBody'
   | 'badAuth'
   | 'uploadHeaders'
-  | 'badMultipart';
+  | 'badMultipart'
+  | 'shortBody';
 
 /** A JSON body on its way to the wire; `splices` replace marker strings with raw text (deep nesting, bad JSON). */
 interface Draft extends Base {
   splices: Map<string, string>;
   /** Body text replacing the JSON altogether. */
   rawText?: string;
-  /** Turn off the automatic Host and Content-Length. */
-  manual?: boolean;
+  /** Declared body bytes beyond those sent; the client then half-closes (it gave up, and says so). */
+  missingBytes?: number;
 }
 
 const WRONG_VALUES: readonly unknown[] = [
@@ -671,6 +672,13 @@ const MUTATIONS: Record<Exclude<MutationName, 'none'>, (rng: Rng, d: Draft, key:
         ['content-type', rng.pick([`multipart/form-data; boundary=${b}`, `multipart/related; boundary="${b}"`, 'multipart/related', `multipart/related; boundary=${'b'.repeat(200)}`, 'multipart/mixed; boundary=x'])],
       ];
   },
+  shortBody(rng, d) {
+    // A body that ends before its Content-Length, the connection half-closed: the parser
+    // sees the end of the stream mid-body. (A body that merely stalls is the timeouts'
+    // test, test/server/timeouts.test.ts: here it would cost the idle timeout per case.)
+    d.missingBytes = rng.pick([1, 10, 1000, 1_000_000]);
+    if (draftBody(d) === undefined) d.rawText = '{"contents":[';
+  },
   uploadHeaders(rng, d) {
     const name = rng.pick([
       'x-goog-upload-command',
@@ -751,6 +759,10 @@ export function* fuzzCases(seed: number, count: number, opts: GenerateOptions): 
     }
     const body = draftBody(d);
     const request: RawRequest = { method: d.method, target: buildTarget(d), headers: d.headers, ...(body ? { body } : {}) };
+    if (d.missingBytes !== undefined) {
+      request.headers = [...request.headers.filter(([n]) => n.toLowerCase() !== 'content-length'), ['content-length', String((body?.length ?? 0) + d.missingBytes)]];
+      request.halfClose = true;
+    }
     yield { id, endpoint, mutations, request, outOfScope };
   }
 }

@@ -19,6 +19,8 @@ export interface RawRequest {
   body?: Buffer;
   /** Add `Host` and a `Content-Length` matching the body when the case did not set them (default true). */
   auto?: boolean;
+  /** Half-close the connection after sending (a client that stops short of its declared body and says so). */
+  halfClose?: boolean;
 }
 
 export interface RawResponse {
@@ -207,6 +209,7 @@ export class RawConnection {
       // A write may fail after the server has answered and closed (a refused large body);
       // that is reported by the socket's error event only if no response came first.
       socket.write(serialise(req, `${this.host}:${this.port}`), () => undefined);
+      if (req.halfClose) socket.end();
     });
   }
 
