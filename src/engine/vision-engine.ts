@@ -157,7 +157,9 @@ async function boxColours(image: DecodedImage, box: [number, number, number, num
     .resize(32, 32, { fit: 'fill' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return dominantColours({ width: info.width, height: info.height, rgb: data }, 3, 0.15);
+  // Up to five colours down to 8%: "is the motorcycle red?" turns on a colour that may be a
+  // fifth of the box, not the one it mostly is.
+  return dominantColours({ width: info.width, height: info.height, rgb: data }, 5, 0.08);
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -88,6 +88,8 @@ describe('yes/no answers', () => {
     const colours = [[{ name: 'red', hex: '#c00000', fraction: 0.7 }, { name: 'black', hex: '#000000', fraction: 0.2 }]];
     expect(answer('Is the car red?', facts(img([car], { objectColours: colours })))).toBe('Yes — the car is mostly red and black.');
     expect(answer('Is the car blue?', facts(img([car], { objectColours: colours })))).toBe('No — the car is mostly red and black.');
+    const fairing = [[{ name: 'grey', hex: '#888888', fraction: 0.5 }, { name: 'dark grey', hex: '#333333', fraction: 0.28 }, { name: 'red', hex: '#dd3230', fraction: 0.12 }, { name: 'dark red', hex: '#7f241e', fraction: 0.1 }]];
+    expect(answer('Is the car red?', facts(img([car], { objectColours: fairing })))).toBe('Yes — the car is partly red (about 22%), mostly grey and dark grey.');
     expect(answer('Is the car on the left?', facts(img([car])))).toBe('No — the car is at the upper right.');
     expect(answer('Is the car on the right?', facts(img([car])))).toBe('Yes — the car is at the upper right.');
     expect(answer('Is the car big?', facts(img([car])))).toBe('No — the car fills about 6% of the picture.');

@@ -22,7 +22,7 @@ type Verdict = 'yes' | 'probably' | 'possibly' | 'probablyNot' | 'no';
 interface Seen {
   o: DetectedObject;
   img: ImageFacts;
-  colours?: string[];
+  colours?: Array<{ name: string; fraction: number }>;
 }
 
 const T = (en: string, hant: string, hans: string) => ({ en, 'zh-Hant': hant, 'zh-Hans': hans });
@@ -72,7 +72,7 @@ function termsOf(task: YesNoTask): Term[] {
 }
 
 function objectsIn(facts: RequestFacts): Seen[] {
-  return facts.images.flatMap((img) => img.objects.map((o, i) => ({ o, img, ...(img.objectColours?.[i] ? { colours: img.objectColours[i]!.map((c) => c.name) } : {}) })));
+  return facts.images.flatMap((img) => img.objects.map((o, i) => ({ o, img, ...(img.objectColours?.[i] ? { colours: img.objectColours[i]! } : {}) })));
 }
 
 function possibleIn(facts: RequestFacts): Seen[] {
@@ -219,6 +219,9 @@ const FAMILY: Record<string, string[]> = {
   orange: ['orange'], beige: ['beige', 'light grey'],
 };
 
+/** Share of an object's centre a colour must cover to answer "yes, partly". */
+const MIN_COLOUR_SHARE = 0.15;
+
 function propertyAnswer(a: Extract<Attribute, { kind: 'colour' | 'position' | 'size' }>, terms: Term[], facts: RequestFacts, copula: boolean, lang: Lang): Answer {
   const classes = terms.flatMap((t) => t.classes);
   const found = objectsIn(facts)
@@ -237,10 +240,19 @@ function propertyAnswer(a: Extract<Attribute, { kind: 'colour' | 'position' | 's
   let evidence: (s: Seen) => string;
   if (a.kind === 'colour') {
     const family = FAMILY[a.colour] ?? [a.colour];
-    const cs = (s: Seen) => (s.colours ?? []).slice(0, 3);
+    const share = (s: Seen) => (s.colours ?? []).filter((c) => family.includes(c.name)).reduce((t, c) => t + c.fraction, 0);
+    const main = (s: Seen) => (s.colours ?? []).slice(0, 2).map((c) => c.name);
     if (!found.some((s) => s.colours)) return { sentences: [T("I can't tell: the colours of the objects were not measured.", '我無法判斷：沒有測量物體的顏色。', '我无法判断：没有测量物体的颜色。')[lang]] };
-    hit = found.find((s) => cs(s).some((c) => family.includes(c)));
-    evidence = (s) => T(`the ${name(s)} is mostly ${join(cs(s), lang)}`, `${name(s)}主要是${join(cs(s).map((c) => colourName(c, lang)), lang)}`, `${name(s)}主要是${join(cs(s).map((c) => colourName(c, lang)), lang)}`)[lang];
+    // The colour asked about is the main one, or a good part of the object (a red fairing on a grey motorcycle).
+    hit = found.find((s) => family.includes(main(s)[0] ?? '') || share(s) >= MIN_COLOUR_SHARE);
+    evidence = (s) => {
+      const names = main(s);
+      const partly = !family.includes(names[0] ?? '') && share(s) >= MIN_COLOUR_SHARE;
+      const pct = Math.round(share(s) * 100);
+      return partly
+        ? T(`the ${name(s)} is partly ${a.colour} (about ${pct}%), mostly ${join(names, lang)}`, `${name(s)}有一部分是${colourName(a.colour, lang)}（約 ${pct}%），主要是${join(names.map((c) => colourName(c, lang)), lang)}`, `${name(s)}有一部分是${colourName(a.colour, lang)}（约 ${pct}%），主要是${join(names.map((c) => colourName(c, lang)), lang)}`)[lang]
+        : T(`the ${name(s)} is mostly ${join(names, lang)}`, `${name(s)}主要是${join(names.map((c) => colourName(c, lang)), lang)}`, `${name(s)}主要是${join(names.map((c) => colourName(c, lang)), lang)}`)[lang];
+    };
   } else if (a.kind === 'position') {
     const at = (s: Seen) => {
       const cx = (s.o.box[0] + s.o.box[2]) / 2;
