@@ -5,6 +5,7 @@
  * into a confident wrong answer, and a page of text is captioned as one.
  */
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalPhotoPath, readFixture } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -17,13 +18,14 @@ afterAll(() => s?.stop());
 
 type Photo = 'dog.jpg' | 'person.jpg' | 'chelsea.png' | 'motorcycle_left.png' | 'page.png';
 const bytes = (name: Photo): Buffer => (name === 'dog.jpg' || name === 'person.jpg' ? readFixture(name) : readFileSync(evalPhotoPath(name, 'python3-skimage')));
-const mime = (name: Photo) => (name.endsWith('.png') ? 'image/png' : 'image/jpeg');
+const mime = (name: Photo | Buffer) => (Buffer.isBuffer(name) || name.endsWith('.png') ? 'image/png' : 'image/jpeg');
 
-async function ask(photo: Photo, prompt: string): Promise<string> {
+async function ask(photo: Photo | Buffer, prompt: string): Promise<string> {
+  const data = (Buffer.isBuffer(photo) ? photo : bytes(photo)).toString('base64');
   const res = await fetch(`${s.baseUrl}/v1beta/models/gemini-2.5-flash:generateContent`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ contents: [{ parts: [{ inlineData: { mimeType: mime(photo), data: bytes(photo).toString('base64') } }, { text: prompt }] }] }),
+    body: JSON.stringify({ contents: [{ parts: [{ inlineData: { mimeType: mime(photo), data } }, { text: prompt }] }] }),
   });
   const body = (await res.json()) as { candidates?: Array<{ content: { parts: Array<{ text: string }> } }> };
   expect(res.status, JSON.stringify(body)).toBe(200);
@@ -93,6 +95,16 @@ describe('captions of pages of text', () => {
   it('page.png: says it is a page and gives its first line, in English and Chinese', async () => {
     expect(await ask('page.png', 'Caption this image.')).toMatch(/^A page of text headed "Region-based segmentation" \(\d+ lines\)\.$/);
     expect(await ask('page.png', '描述這張圖片')).toMatch(/^一頁文字，標題是「Region-based segmentation」/);
+  });
+
+  it('a Chinese page (rendered in the CJK font the fixtures install) is captioned as a page too', async () => {
+    const lines = ['影像理解伺服器', '這台伺服器在本機上回答關於圖片的問題', '它使用離線模型偵測物體和讀取文字', '所有的答案都來自模型或像素的測量'];
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="900" height="420"><rect width="100%" height="100%" fill="white"/>${lines
+      .map((l, i) => `<text x="40" y="${70 + i * 90}" font-family="WenQuanYi Zen Hei" font-size="${i === 0 ? 44 : 36}" fill="black">${l}</text>`)
+      .join('')}</svg>`;
+    const page = await sharp(Buffer.from(svg)).png().toBuffer();
+    expect(await ask(page, '描述這張圖片')).toMatch(/^一頁文字，標題是「影像理解/);
+    expect(await ask(page, 'Caption this image.')).toMatch(/^A page of text headed "影像理解/);
   });
 
   it('a photo is not read for its caption', async () => {
