@@ -119,6 +119,18 @@ describe('errors before the routes, in the envelope, on keep-alive connections',
   });
 });
 
+describe('found by the fuzz suite', () => {
+  it("a resumable start declaring more than the file limit is the client's 400, not a full disk's 503", async () => {
+    const res = await afterAGoodRequest({
+      method: 'POST',
+      target: '/upload/v1beta/files',
+      headers: [auth, ['x-goog-upload-protocol', 'resumable'], ['x-goog-upload-command', 'start'], ['x-goog-upload-header-content-length', '9007199254740993']],
+      body: Buffer.from('{"file":{"display_name":"x"}}'),
+    });
+    expectEnvelope(res, 400);
+  });
+});
+
 describe('deep nesting is a 400 naming the path, wherever it is (was a 500)', () => {
   const deepArray = (n: number) => '['.repeat(n) + ']'.repeat(n);
   const items = (n: number) => `${'{"type":"ARRAY","items":'.repeat(n)}{"type":"STRING"}${'}'.repeat(n)}`;

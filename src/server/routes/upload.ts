@@ -191,7 +191,9 @@ export function createUploadRoutes(files: FilesService): RouteModule {
             const text = await readSmallBody(req);
             const declaredSize = intHeader(req, 'x-goog-upload-header-content-length');
             // A full disk is said at the start, not after the first chunk was sent.
-            await files.ensureDiskSpace(declaredSize ?? 0);
+            // A size over the file limit is the client's 400 (startResumable), not a full disk's
+            // 503 (found by test/fuzz: X-Goog-Upload-Header-Content-Length 9007199254740993).
+            await files.ensureDiskSpace(declaredSize !== undefined && declaredSize <= files.limits.fileBytes ? declaredSize : 0);
             let parsed: unknown;
             try {
               parsed = text.trim() === '' ? undefined : parseLenientJson(text);
