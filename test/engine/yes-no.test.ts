@@ -139,3 +139,14 @@ describe('captions of pages of text', () => {
     expect(answer('Caption this image.', facts(sign))).toMatch(/^A photo of a stop sign\./);
   });
 });
+
+describe('yes/no answers as data', () => {
+  it('fill a boolean field and pick the enum value by the verdict', async () => {
+    const { renderAnswer } = await import('../../src/engine/compose/render.js');
+    const f = facts(img([dog(0.9)]));
+    const a = composeAnswer(plan('Is there a cat?'), f);
+    expect(renderAnswer(a, f, { mimeType: 'text/x.enum', jsonSchema: { type: 'string', enum: ['yes', 'no'] } }, 'en', false)).toEqual(['no']);
+    const json = renderAnswer(a, f, { mimeType: 'application/json', jsonSchema: { type: 'object', properties: { present: { type: 'boolean' } } } }, 'en', false).join('');
+    expect(JSON.parse(json)).toEqual({ present: false });
+  });
+});

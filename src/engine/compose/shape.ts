@@ -97,6 +97,13 @@ function fill(s: Schema, name: string, src: ShapeSources): unknown {
     case 'string': {
       if (s.enum) {
         const options = s.enum.filter((e): e is string => typeof e === 'string');
+        // A yes/no answer picks the enum's yes or no by its verdict, not by words in the prose.
+        const verdict = (src.answer.data as { answer?: unknown } | undefined)?.answer;
+        if (typeof verdict === 'boolean') {
+          const want = verdict ? /^(yes|true|是|有)$/i : /^(no|false|否|不是|沒有|没有)$/i;
+          const pick = options.find((o) => want.test(o.trim()));
+          if (pick) return pick;
+        }
         const hit = options.find((o) => typeof src.answer.data === 'string' && o.toLowerCase() === src.answer.data.toLowerCase())
           ?? options.find((o) => labels.includes(o.toLowerCase()))
           ?? options.find((o) => src.prose.toLowerCase().includes(o.toLowerCase()));
