@@ -15,10 +15,10 @@ const FLOORS = {
   photos: 50,
   recall: 0.85,
   maxHallucinatedLabels: 9,
-  yesNoAccuracy: 0.87,
-  countsEqualToLabels: 0.9,
+  yesNoAccuracy: 0.91,
+  countsEqualToLabels: 0.92,
   countsEqualToDetection: 1,
-  captionsNamingSubject: 0.83,
+  captionsNamingSubject: 0.86,
   textFromFirstCharacter: 1,
 };
 
