@@ -104,22 +104,23 @@ const mp = (pixels: number): string => String(Math.round(pixels / 1e5) / 10);
 /** Header facts of every image part, for token counting: no pixels are decoded. */
 export async function inspectImageParts(contents: WireContent[], ctx: ResolveContext, pathPrefix = 'contents'): Promise<ImagePartInfo[]> {
   checkImageCount(contents, ctx.maxImages);
-  const jobs: Array<Promise<ImagePartInfo>> = [];
+  // Every part is checked before any file is opened: a bad part further on throws here,
+  // and must not leave the opens already started with rejections nobody awaits.
+  const refs: Array<{ ref: ImageRef; part: WirePart }> = [];
   contents.forEach((content, i) =>
     content.parts.forEach((part, j) => {
       const ref = imageRefOf(part, `${pathPrefix}[${i}]`, j, ctx);
-      if (!ref) return;
-      jobs.push(
-        (async () => {
-          const { read, hash } = await ref.open();
-          const cached = hash ? ctx.images.cached(hash) : undefined;
-          const info = cached ?? (await ctx.images.info(await read(), decodeOptions(ref, ctx, hash)));
-          return { label: ref.label, info, ...(part.mediaResolution?.level ? { mediaResolution: part.mediaResolution.level } : {}) };
-        })(),
-      );
+      if (ref) refs.push({ ref, part });
     }),
   );
-  return Promise.all(jobs);
+  return Promise.all(
+    refs.map(async ({ ref, part }) => {
+      const { read, hash } = await ref.open();
+      const cached = hash ? ctx.images.cached(hash) : undefined;
+      const info = cached ?? (await ctx.images.info(await read(), decodeOptions(ref, ctx, hash)));
+      return { label: ref.label, info, ...(part.mediaResolution?.level ? { mediaResolution: part.mediaResolution.level } : {}) };
+    }),
+  );
 }
 
 async function locatePart(part: WirePart, contentPath: string, j: number, ctx: ResolveContext): Promise<LocatedPart> {
