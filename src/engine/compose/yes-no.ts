@@ -123,7 +123,7 @@ function existsAnswer(task: YesNoTask, terms: Term[], facts: RequestFacts, lang:
     const alts = seen.filter((s) => !has(s.o.label) && has(alt(s)?.label ?? ''));
     // Found, but every one only likely and as likely something else: "could also be".
     const doubtful = found.length > 0 && found.every((s) => alt(s) && !has(alt(s)!.label));
-    const verdict: Verdict = found.some(isSure) ? 'yes' : doubtful ? 'possibly' : found.length ? 'probably' : low.length || alts.length ? 'possibly' : 'no';
+    const verdict: Verdict = found.some((s) => isSure(s) && !alt(s)) ? 'yes' : doubtful ? 'possibly' : found.length ? 'probably' : low.length || alts.length ? 'possibly' : 'no';
     return { term, found: doubtful ? [] : found, low, alts: doubtful ? found : alts, verdict };
   });
   const order: Verdict[] = ['yes', 'probably', 'possibly', 'probablyNot', 'no'];
