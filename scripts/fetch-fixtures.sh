@@ -106,6 +106,18 @@ deb_files() {
   rm -rf "$work"
 }
 
+# Copies the files a JSON list names out of their Debian packages:
+#   deb_files_listed LIST.json JQ_ENTRIES DEST_DIR [PACKAGE_TO_SKIP]
+# JQ_ENTRIES selects objects with `package` and `path` (a path inside that package).
+deb_files_listed() {
+  local list="$1" entries="$2" dest="$3" skip="${4:-}" pkg
+  [ -s "$list" ] || die "$list is missing"
+  for pkg in $(jq -r --arg s "$skip" "[${entries}.package | select(. != \$s)] | unique | .[]" "$list"); do
+    mapfile -t paths < <(jq -r --arg p "$pkg" "${entries} | select(.package == \$p) | .path" "$list")
+    deb_files "$pkg" "$dest" "${paths[@]}"
+  done
+}
+
 # --- darknet photos -------------------------------------------------------------------
 missing=0
 for p in "${PHOTOS[@]}"; do [ -s "$FIX/$p.jpg" ] || missing=1; done
@@ -154,13 +166,7 @@ fi
 # The hand-labelled photos of `npm run eval` and test/eval, copied out of the Debian packages
 # named in eval/labels.json (python3-skimage, opencv-doc; darknet's are the ones above) into
 # $FIX/eval. The labels file is the one list: a photo added there is fetched here.
-LABELS="$ROOT/eval/labels.json"
-if [ -s "$LABELS" ]; then
-  for pkg in $(jq -r '[.photos[].source.package | select(. != "darknet")] | unique | .[]' "$LABELS"); do
-    mapfile -t paths < <(jq -r --arg p "$pkg" '.photos[].source | select(.package == $p) | .path' "$LABELS")
-    deb_files "$pkg" "$FIX/eval" "${paths[@]}"
-  done
-fi
+deb_files_listed "$ROOT/eval/labels.json" '.photos[].source' "$FIX/eval" darknet
 
 # --- text pages and photographed text (test/vision/ocr) -----------------------------------
 # skimage's page.png: a scanned book page lit unevenly (in shadow on the left). OpenCV's
@@ -175,13 +181,7 @@ deb_files opencv-doc "$FIX/text" \
 # ≥ 100 ordinary real photos (people, sportswear, greyscale, low light, hands and fruit) from
 # darknet, opencv-doc, python3-skimage and lomiri-wallpapers-20.04, copied into
 # $FIX/benign. The JSON is the one list: a photo added there is fetched here.
-BENIGN="$ROOT/test/support/benign-photos.json"
-if [ -s "$BENIGN" ]; then
-  for pkg in $(jq -r '[.photos[].package] | unique | .[]' "$BENIGN"); do
-    mapfile -t paths < <(jq -r --arg p "$pkg" '.photos[] | select(.package == $p) | .path' "$BENIGN")
-    deb_files "$pkg" "$FIX/benign" "${paths[@]}"
-  done
-fi
+deb_files_listed "$ROOT/test/support/benign-photos.json" '.photos[]' "$FIX/benign"
 
 # --- sharp-made derivatives ---------------------------------------------------------------
 if [ "${OCELLUS_FIXTURES_NO_GENERATE:-0}" != "1" ]; then

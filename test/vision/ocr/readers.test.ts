@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PaddleReader, TesseractReader, paddleModelPaths, readText, tesseractPaths } from '../../../src/vision/ocr/index.js';
 import type { Box, RgbImage, TextLine } from '../../../src/vision/ocr/types.js';
 import { REPO_ROOT, fixturePath } from '../../support/fixtures.js';
+import { characterAccuracy as accuracyOf } from '../../../eval/metrics.js';
 
 const exec = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -97,18 +98,8 @@ async function render(width: number, height: number, lines: { text: string; body
 
 // ---- measures -----------------------------------------------------------------------------
 
-/** 1 − Levenshtein distance / expected length, over code points. */
-function characterAccuracy(expected: string, actual: string): number {
-  const a = [...expected];
-  const b = [...actual];
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return a.length === 0 ? (b.length === 0 ? 1 : 0) : Math.max(0, 1 - prev[b.length]! / a.length);
-}
+/** 1 − edit distance / expected length: the eval's own measure, expected text first. */
+const characterAccuracy = (expected: string, actual: string): number => accuracyOf(actual, expected);
 
 const noSpace = (s: string): string => s.replace(/\s+/gu, '');
 
