@@ -47,6 +47,9 @@ describe('native library environment', () => {
   it('leaves no mat-debug log behind once set (and the control run shows the log is real)', () => {
     const base = { ...process.env };
     delete base.ORT_DISABLE_TELEMETRY;
+    // onnxruntime keeps its telemetry off by itself when CI is set (as in `bash .ci/run`),
+    // so the control run must not inherit it.
+    delete base.CI;
     const quiet = { ...base };
     quietNativeLibraries(quiet);
     expect(run(quiet).created).toBe(false);
