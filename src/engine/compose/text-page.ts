@@ -4,6 +4,7 @@
  */
 import type { Lang } from '../language.js';
 import type { ImageFacts } from './facts.js';
+import { summariseText } from '../../vision/ocr/summary.js';
 import { say } from './phrases.js';
 
 /** Longest heading quoted in a caption; longer first lines are cut with an ellipsis. */
@@ -12,25 +13,22 @@ const HEADING_CHARS = 80;
 /**
  * Mostly text: the image measured like a page and the reader found lines in it, or (when
  * the reader ran for another reason) its lines cover a good part of the image and few
- * objects compete with them.
+ * objects compete with them. Lines are summarised the way the readers summarise them.
  */
 export function isTextPage(img: ImageFacts): boolean {
-  const lines = (img.text ?? []).filter((l) => /[\p{L}\p{N}]{2}/u.test(l.text));
-  if (lines.length < 2) return false;
+  const text = summariseText(img.text ?? []);
+  if (text.lineCount < 2) return false;
   if (img.textPage) return true;
   const area = (b: [number, number, number, number]) => Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
-  const textArea = lines.reduce((s, l) => s + area(l.box), 0);
   const objectArea = img.objects.filter((o) => o.label !== 'book').reduce((s, o) => s + area(o.box), 0);
-  return lines.length >= 4 && textArea >= 0.2 && objectArea < 0.3;
+  return text.lineCount >= 4 && text.area >= 0.2 && objectArea < 0.3;
 }
 
 /** The caption's opening sentence for a page of text, or nothing when the image is not one. */
 export function textPageSentences(img: ImageFacts, lang: Lang, _detail: 'short' | 'detailed'): string[] {
   if (!isTextPage(img)) return [];
-  const lines = (img.text ?? []).filter((l) => /[\p{L}\p{N}]{2}/u.test(l.text));
-  // The first line with some words in it: a stray mark or page number is not a heading.
-  const first = lines.find((l) => (l.text.match(/[\p{L}\p{N}]/gu) ?? []).length >= 3) ?? lines[0]!;
-  const text = first.text.trim();
+  const { firstLine = '', lineCount } = summariseText(img.text ?? []);
+  const text = firstLine.trim();
   const heading = [...text].length > HEADING_CHARS ? `${[...text].slice(0, HEADING_CHARS - 1).join('')}…` : text;
-  return [say.textPage(heading, lines.length, lang)];
+  return [say.textPage(heading, lineCount, lang)];
 }
