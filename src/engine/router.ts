@@ -143,10 +143,10 @@ const CAPABILITY_WORDS: Record<Capability, string> = {
 
 const HOW_TO_ENABLE: Record<Capability, string> = {
   answer: 'Start the offline engine (--engine vision), or route answer to an OpenAI-compatible VLM server, upstream Gemini or a pulled chat VLM.',
-  detect: 'Load a detector (--detector centernet), or route detect to a grounding model (Florence-2 or OWLv2 via `ocellus pull`, a Qwen-VL server, upstream Gemini).',
-  segment: 'Load SAM and a detector (drop --no-segment, --detector centernet), or route segment to a grounded-sam provider over a grounding model, or to upstream Gemini.',
+  detect: 'Load a detector (--detector ssd-mobilenet), or route detect to a grounding model (Florence-2 or OWLv2 via `ocellus pull`, a Qwen-VL server, upstream Gemini).',
+  segment: 'Load SAM and a detector (drop --no-segment, --detector ssd-mobilenet), or route segment to a grounded-sam provider over a grounding model, or to upstream Gemini.',
   readText: 'Load the text readers (drop --no-ocr), or route readText to Florence-2, a VLM server or upstream Gemini.',
-  classify: 'Load a detector (--detector centernet), or route classify to a CLIP model (`ocellus pull`), a VLM server or upstream Gemini.',
+  classify: 'Load a detector (--detector ssd-mobilenet), or route classify to a CLIP model (`ocellus pull`), a VLM server or upstream Gemini.',
 };
 
 /** Errors another provider might not have: unreachable, timed out, overloaded, rate limited. */
