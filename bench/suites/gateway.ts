@@ -1,7 +1,7 @@
 /**
  * Suite 5: what Ocellus adds as a gateway in front of an OpenAI-compatible VLM server.
  *
- * A mock OpenAI-compatible server (test/backends/openai/mock-server.ts, in this process)
+ * A mock OpenAI-compatible server (test/providers/openai/mock-server.ts, in this process)
  * answers instantly, so the model's time is out of the picture. Ocellus (built dist/, child
  * process) routes `answer` to it through a routing file. The same load generator then drives,
  * in alternating slices: a Gemini generateContent request to Ocellus (which decodes the
@@ -12,7 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startMockOpenAi, type MockOpenAi } from '../../test/backends/openai/mock-server.js';
+import { startMockOpenAi, type MockOpenAi } from '../../test/providers/openai/mock-server.js';
 import { buildRequest, requestOnce, runAlternating, runLoad, type LoadResult, type LoadSpec } from '../lib/http-load.js';
 import type { SuiteResult, Table } from '../lib/report.js';
 import type { OverheadOptions } from './overhead.js';
@@ -141,7 +141,7 @@ export async function runGateway(opts: GatewayOptions): Promise<Omit<SuiteResult
     method:
       `Ocellus runs from the built \`dist/\` as \`node bin/ocellus.js serve${engineArgs.length ? ` ${engineArgs.join(' ')}` : ''} --routes <file>\`, the file routing ` +
       '`answer` for every model to a provider of `type: openai`. That provider is a mock OpenAI-compatible server in the bench process ' +
-      '(`test/backends/openai/mock-server.ts`) that answers at once: a streamed chat completion (SSE events, a usage chunk, `[DONE]`) sent as one sized body. ' +
+      '(`test/providers/openai/mock-server.ts`) that answers at once: a streamed chat completion (SSE events, a usage chunk, `[DONE]`) sent as one sized body. ' +
       'Through Ocellus: a Gemini `generateContent` request (`inlineData` + "What is in this photo?"), which Ocellus parses, decodes, turns into a chat request ' +
       'with the image as a JPEG data URL, streams from the mock and answers as Gemini JSON. Directly: the very chat request Ocellus sent for it (captured ' +
       'from the mock), posted to the mock by the same client. Both run at concurrency 1 from the raw-socket load generator (`bench/lib/http-load.ts`), ' +

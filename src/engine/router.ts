@@ -7,8 +7,8 @@
  * rendered here the way Gemini writes them, whichever model produced them.
  */
 import type { Logger } from 'pino';
-import { ApiError, failedPrecondition } from '../server/errors.js';
-import { ProviderError } from '../backends/provider-errors.js';
+import { ApiError, failedPrecondition } from '../errors.js';
+import { ProviderError } from '../providers/provider-errors.js';
 import { toBox2d, type Answer } from './compose/answer.js';
 import { renderAnswer } from './compose/render.js';
 import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';

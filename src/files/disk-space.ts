@@ -8,7 +8,7 @@
  *   same 503 (the caller removes what the failed write left behind).
  */
 import { statfs } from 'node:fs/promises';
-import { unavailable, type ApiError } from '../server/errors.js';
+import { unavailable, type ApiError } from '../errors.js';
 
 /** Bytes available to this process on the file system holding `dir`. */
 export type FreeSpace = (dir: string) => Promise<number>;

@@ -6,7 +6,7 @@
  * it arrives, one network chunk at a time, never held whole in memory.
  */
 import * as Multipasta from 'multipasta';
-import { invalidArgument, type ApiError } from '../server/errors.js';
+import { invalidArgument, type ApiError } from '../errors.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
 import { cleanMimeType, parseFileMetadata, type FileMetadataInput } from './service.js';
 

@@ -20,7 +20,7 @@ import {
   fileNotAccessible,
   invalidArgument,
   notFound,
-} from '../server/errors.js';
+} from '../errors.js';
 import { normaliseKeys, snakeToCamel } from '../wire/keys.js';
 import { diskFull, isDiskFull, noDiskGuard, RECHECK_BYTES, type DiskGuard } from './disk-space.js';
 import type { BlobStore, FileRecord, MetaStore, NewFileRecord, PartialWriter, UploadSession } from './store.js';

@@ -5,7 +5,7 @@
  * forced tool calls, search grounding, cached contents) are refused with a 400 that says
  * so, never silently dropped.
  */
-import { invalidArgument } from '../server/errors.js';
+import { invalidArgument } from '../errors.js';
 import type { GenerateContentRequest } from '../wire/request.js';
 import { ASSESSED_CATEGORIES, NOT_ASSESSED_CATEGORIES } from '../vision/safety/ratings.js';
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { DecodedImage, ImageInfo, DecodeOptions } from '../media/decode.js';
 import { formatOfMimeType } from '../media/sniff.js';
-import { ApiError, invalidArgument } from '../server/errors.js';
+import { ApiError, invalidArgument } from '../errors.js';
 import { decodeBase64 } from '../wire/base64.js';
 import type { WireContent, WirePart } from '../wire/request.js';
 import type { InputPart, InputTurn } from '../engine/engine.js';

@@ -8,7 +8,7 @@ import type { Limits } from '../config.js';
 import type { Engine, EngineReport, InputTurn, OutputFormat } from '../engine/engine.js';
 import type { ModelCatalog, ModelEntry } from '../engine/models.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
-import { ApiError, invalidArgument, notFound } from '../server/errors.js';
+import { ApiError, invalidArgument, notFound } from '../errors.js';
 import {
   countTokensRequestSchema,
   generateContentRequestSchema,

@@ -18,7 +18,7 @@
  * iterative, so deep nesting cannot overflow the stack.
  */
 import { countTextAsync, estimateTextTokensAsync, type TextTokenCounter } from '../media/text-tokens.js';
-import { invalidArgument } from '../server/errors.js';
+import { invalidArgument } from '../errors.js';
 
 export interface TextPart {
   /** Where it is in the body, e.g. `contents[0].parts[1].text`. */

@@ -21,7 +21,7 @@
  * `--allowed-hosts` is given (a keyed server is typically reached by names we cannot guess).
  */
 import type { AccessConfig } from '../config.js';
-import { permissionDenied, type ApiError } from './errors.js';
+import { permissionDenied, type ApiError } from '../errors.js';
 
 export interface AccessRequest {
   headers: Record<string, string | string[] | undefined>;

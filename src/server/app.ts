@@ -13,7 +13,7 @@ import { MediaError } from '../media/errors.js';
 import { createAccessCheck } from './access.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { BodyWatchdog, hasBody, type BodyWatch } from './body-timeouts.js';
-import { ApiError, internal, invalidArgument, notFound } from './errors.js';
+import { ApiError, internal, invalidArgument, notFound } from '../errors.js';
 import { publicBaseUrl } from './public-url.js';
 import { clientErrorHandler, connectRefused, expectationFailed, frameworkErrorHandler } from './framework-errors.js';
 import { parseQueryFirstWins } from './query.js';

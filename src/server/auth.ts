@@ -4,7 +4,7 @@
  * scoped to it); with none configured the server is open and everything is one project.
  */
 import { createHash } from 'node:crypto';
-import { apiKeyInvalid, apiKeyMissing, unauthenticated } from './errors.js';
+import { apiKeyInvalid, apiKeyMissing, unauthenticated } from '../errors.js';
 
 export interface Principal {
   /** Opaque project id; files and quotas are scoped by it. Never the raw key. */

@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { ApiError } from './errors.js';
+import { ApiError } from '../errors.js';
 
 /** The least a body must deliver per idle interval to count as moving. */
 export const PROGRESS_BYTES = 1024;

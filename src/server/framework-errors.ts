@@ -11,7 +11,7 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, invalidArgument, type CanonicalStatus } from './errors.js';
+import { ApiError, invalidArgument, type CanonicalStatus } from '../errors.js';
 
 /** How long a socket is drained after its error answer before it is destroyed. */
 const LINGER_MS = 2000;

@@ -1,5 +1,5 @@
 /** List pagination shared by models and files: `pageSize` in, opaque `nextPageToken` out. */
-import { invalidArgument } from './errors.js';
+import { invalidArgument } from '../errors.js';
 
 export function parsePageSize(raw: string | undefined, fallback: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;

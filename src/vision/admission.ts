@@ -30,7 +30,7 @@
  *   later tasks are not timed out: that would throw away the work already done.
  * - A task whose signal aborts while it waits leaves the queue at once.
  */
-import { resourceExhausted, unavailable, type ApiError } from '../server/errors.js';
+import { resourceExhausted, unavailable, type ApiError } from '../errors.js';
 
 export interface AdmissionOptions {
   /** Tasks that run at once (the pool's threads). */

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { unavailable } from '../server/errors.js';
+import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
 import type { Analysis, AnalysisNeeds, RawImage } from './analysis.js';
 import type { ModelSelection } from './models.js';

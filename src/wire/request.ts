@@ -5,7 +5,7 @@
  * Gemini's own message, which names the field as the client spelled it.
  */
 import { z } from 'zod';
-import { invalidArgument, type ApiError } from '../server/errors.js';
+import { invalidArgument, type ApiError } from '../errors.js';
 import { camelToSnake, normaliseKeys, snakeToCamel } from './keys.js';
 
 const numberLike = (v: unknown): unknown =>

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { LRUCache } from 'lru-cache';
-import { invalidArgument } from '../server/errors.js';
+import { invalidArgument } from '../errors.js';
 import type { GenerationConfig } from './request.js';
 
 export type JsonSchema = Record<string, unknown>;

@@ -3,12 +3,12 @@ import { pino } from 'pino';
 import { RoutingEngine } from '../../src/engine/router.js';
 import type { EngineRequest } from '../../src/engine/engine.js';
 import type { Provider } from '../../src/engine/providers.js';
-import { providerRejected, providerUnreachable } from '../../src/backends/provider-errors.js';
+import { providerRejected, providerUnreachable } from '../../src/providers/provider-errors.js';
 import { createModelCatalog } from '../../src/engine/models.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import type { DecodedImage } from '../../src/media/decode.js';
 import type { RoutingFile } from '../../src/engine/routing-file.js';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 
 const model = createModelCatalog().find('gemini-2.5-flash')!;
 const image = { width: 100, height: 50, rgb: Buffer.alloc(100 * 50 * 3), channels: 3, hash: 'h', format: 'png', mimeType: 'image/png' } as unknown as DecodedImage;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import { resolveTurns, checkPixelBudget, type ResolveContext } from '../../src/generate/inputs.js';
 import { decodeImage, inspectImage } from '../../src/media/decode.js';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 
 describe('the per-request pixel budget', () => {
   it('names the part that takes the request over the budget', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkTextBudget, textPartsOf } from '../../src/generate/text-budget.js';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 import type { TextTokenCounter } from '../../src/media/text-tokens.js';
 
 /** Counts one token per character and records what it was asked. */

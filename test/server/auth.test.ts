@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthenticator, OPEN_PROJECT, projectOfKey } from '../../src/server/auth.js';
-import type { ApiError } from '../../src/server/errors.js';
+import type { ApiError } from '../../src/errors.js';
 
 const fails = (f: () => unknown): ApiError => {
   try {

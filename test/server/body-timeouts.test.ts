@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 import { BodyWatchdog, PROGRESS_BYTES } from '../../src/server/body-timeouts.js';
 
 function setup(opts: { deadline?: number } = {}) {

@@ -4,7 +4,7 @@
  * (503); aborted waiters leave the queue. Fake tasks, no models.
  */
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 import { Admission } from '../../src/vision/admission.js';
 
 /** A task that runs until released, recording how many ran at once. */

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/media/decode.js';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 import { VisionPool } from '../../src/vision/pool.js';
 import { readFixture } from '../support/fixtures.js';
 

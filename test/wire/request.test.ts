@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError } from '../../src/server/errors.js';
+import { ApiError } from '../../src/errors.js';
 import { generateContentRequestSchema, parseRequest } from '../../src/wire/request.js';
 
 const parse = (body: unknown) => parseRequest(generateContentRequestSchema, body);

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteModule } from '../app.js';
-import { fileNotAccessible, invalidArgument } from '../errors.js';
+import { fileNotAccessible, invalidArgument } from '../../errors.js';
 import { parseFileMetadata, toFileResource, type FilesService } from '../../files/service.js';
 
 interface ListQuery {

@@ -8,7 +8,7 @@ import type { GenerateService } from '../../generate/service.js';
 import { checkTextBudget } from '../../generate/text-budget.js';
 import type { TextTokenCounter } from '../../media/text-tokens.js';
 import type { RouteModule } from '../app.js';
-import { ApiError, internal, notFound, unimplemented } from '../errors.js';
+import { ApiError, internal, notFound, unimplemented } from '../../errors.js';
 import { framingFor } from '../sse.js';
 
 const OUT_OF_SCOPE = new Set(['embedContent', 'batchEmbedContents', 'batchGenerateContent', 'predict', 'predictLongRunning', 'bidiGenerateContent', 'asyncBatchEmbedContent']);

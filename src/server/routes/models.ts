@@ -6,7 +6,7 @@ import type { CapabilityRoute } from '../../engine/router.js';
 /** Which providers serve each capability of a model (from the router). */
 export type RoutesOf = (modelId: string) => CapabilityRoute[];
 import type { RouteModule } from '../app.js';
-import { invalidArgument, notFound } from '../errors.js';
+import { invalidArgument, notFound } from '../../errors.js';
 import { decodePageToken, encodePageToken, parsePageSize } from '../paging.js';
 
 /**

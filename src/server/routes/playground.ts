@@ -22,7 +22,7 @@ import type { FilesService } from '../../files/service.js';
 import type { ImageSource } from '../../generate/inputs.js';
 import type { DecodedImage } from '../../media/decode.js';
 import type { RouteModule } from '../app.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument } from '../../errors.js';
 
 /** dist/web beside dist/server (built) or src/server (tsx): both are two levels below the repo root. */
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'dist', 'web');

@@ -20,7 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { RouteModule } from '../app.js';
 import { bodyStreamOf } from '../body-timeouts.js';
-import { ApiError, invalidArgument } from '../errors.js';
+import { ApiError, invalidArgument } from '../../errors.js';
 import { JsonSyntaxError, parseLenientJson } from '../../wire/lenient-json.js';
 import {
   cleanMimeType,

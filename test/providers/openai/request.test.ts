@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { InputTurn } from '../../../src/engine/engine.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
-import { buildChatRequest, finishAnswer, formatOf, samplingOf, toMessages } from '../../../src/backends/openai/request.js';
-import type { EncodedImage } from '../../../src/backends/openai/images.js';
+import { buildChatRequest, finishAnswer, formatOf, samplingOf, toMessages } from '../../../src/providers/openai/request.js';
+import type { EncodedImage } from '../../../src/providers/openai/images.js';
 
 const img = (label: string): Extract<InputTurn['parts'][number], { kind: 'image' }> => ({ kind: 'image', label, image: {} as DecodedImage });
 const enc = (n: number): EncodedImage => ({ url: `data:image/jpeg;base64,IMG${n}`, width: n, height: n });

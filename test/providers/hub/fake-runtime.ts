@@ -1,5 +1,5 @@
 /** A stand-in adapter runtime for worker tests: no weights, same protocol. */
-import type { AdapterRuntime, RuntimeLoader } from '../../../src/backends/hub/adapters/types.js';
+import type { AdapterRuntime, RuntimeLoader } from '../../../src/providers/hub/adapters/types.js';
 
 export const loadFake: RuntimeLoader = async (_tf, opts) => {
   const runtime: AdapterRuntime = {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { providerFetch } from '../../src/backends/provider-fetch.js';
+import { providerFetch } from '../../src/providers/provider-fetch.js';
 
 /** A socket error as undici reports it: the code sits on the cause. */
 function reset(code = 'ECONNRESET'): Error {

@@ -4,7 +4,7 @@
  * too slow → 504 DEADLINE_EXCEEDED, an upstream 4xx → 400 naming the provider. Never a
  * hang, never a 500 with a stack.
  */
-import { ApiError, type CanonicalStatus } from '../server/errors.js';
+import { ApiError, type CanonicalStatus } from '../errors.js';
 
 /** Marks errors the router may answer by trying the next provider. */
 export class ProviderError extends ApiError {

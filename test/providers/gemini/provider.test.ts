@@ -9,15 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createGeminiProvider } from '../../../src/backends/gemini/provider.js';
-import { ProviderError } from '../../../src/backends/provider-errors.js';
+import { createGeminiProvider } from '../../../src/providers/gemini/provider.js';
+import { ProviderError } from '../../../src/providers/provider-errors.js';
 import type { EngineReport } from '../../../src/engine/engine.js';
 import { DEFAULT_MODELS } from '../../../src/engine/models.js';
 import type { Provider, ProviderContext } from '../../../src/engine/providers.js';
 import type { GeminiProviderSpec } from '../../../src/engine/routing-file.js';
 import { parseFileRef } from '../../../src/files/service.js';
 import type { FileOpener, StoredImageFile } from '../../../src/generate/inputs.js';
-import { fileNotAccessible } from '../../../src/server/errors.js';
+import { fileNotAccessible } from '../../../src/errors.js';
 import { generateContentRequestSchema, parseRequest } from '../../../src/wire/request.js';
 import { closedPort, startMockUpstream, type MockUpstream } from './mock-upstream.js';
 

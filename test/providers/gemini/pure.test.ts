@@ -4,11 +4,11 @@
  * file stops being used.
  */
 import { describe, expect, it } from 'vitest';
-import { buildUpstreamRequest, classifyFileUri, fileUrisOf, modelPath, upstreamUrl } from '../../../src/backends/gemini/request.js';
-import { chunkReport, chunkText } from '../../../src/backends/gemini/stream.js';
-import { geminiError, isKeyRefusal, parseErrorBody, retryDelayOf, UpstreamFileError } from '../../../src/backends/gemini/errors.js';
-import { createFileMirror, usableUntil } from '../../../src/backends/gemini/file-mirror.js';
-import { onUpstreamOrigin } from '../../../src/backends/gemini/upload.js';
+import { buildUpstreamRequest, classifyFileUri, fileUrisOf, modelPath, upstreamUrl } from '../../../src/providers/gemini/request.js';
+import { chunkReport, chunkText } from '../../../src/providers/gemini/stream.js';
+import { geminiError, isKeyRefusal, parseErrorBody, retryDelayOf, UpstreamFileError } from '../../../src/providers/gemini/errors.js';
+import { createFileMirror, usableUntil } from '../../../src/providers/gemini/file-mirror.js';
+import { onUpstreamOrigin } from '../../../src/providers/gemini/upload.js';
 import { generateContentRequestSchema, parseRequest } from '../../../src/wire/request.js';
 
 const UPSTREAM = 'https://generativelanguage.googleapis.com';

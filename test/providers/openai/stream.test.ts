@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { EngineReport } from '../../../src/engine/engine.js';
-import { ProviderError } from '../../../src/backends/provider-errors.js';
-import { sseEvents } from '../../../src/backends/provider-fetch.js';
-import { chatPieces, errorOfPayload, geminiFinishReason, readChunk } from '../../../src/backends/openai/stream.js';
+import { ProviderError } from '../../../src/providers/provider-errors.js';
+import { sseEvents } from '../../../src/providers/provider-fetch.js';
+import { chatPieces, errorOfPayload, geminiFinishReason, readChunk } from '../../../src/providers/openai/stream.js';
 
 async function* bytes(...chunks: string[]): AsyncGenerator<Uint8Array> {
   for (const c of chunks) yield new TextEncoder().encode(c);

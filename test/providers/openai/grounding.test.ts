@@ -13,7 +13,7 @@ import {
   toNormBox,
   type Family,
   type RawBox,
-} from '../../../src/backends/openai/grounding.js';
+} from '../../../src/providers/openai/grounding.js';
 
 /**
  * [width, height, then smart_resize's width, height for max_pixels 12845056 (Qwen2.5-VL's

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HubModelLoader } from '../../../src/backends/hub/loader.js';
-import { maskSize, polygonsBounds, polygonsToMask, rasterisePolygons } from '../../../src/backends/hub/polygon-mask.js';
+import { HubModelLoader } from '../../../src/providers/hub/loader.js';
+import { maskSize, polygonsBounds, polygonsToMask, rasterisePolygons } from '../../../src/providers/hub/polygon-mask.js';
 import { decodeMaskPng } from '../../../src/vision/segment/mask-png.js';
 
 describe('polygons → mask PNG', () => {

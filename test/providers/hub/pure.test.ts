@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { guessAdapter } from '../../../src/backends/hub/adapter-kind.js';
-import { buildChatMessages, maxNewTokens, processorOptions, textFirst } from '../../../src/backends/hub/adapters/chat-vlm.js';
-import { hypothesisTemplate, normaliseLabels, rankScores } from '../../../src/backends/hub/adapters/clip.js';
+import { guessAdapter } from '../../../src/providers/hub/adapter-kind.js';
+import { buildChatMessages, maxNewTokens, processorOptions, textFirst } from '../../../src/providers/hub/adapters/chat-vlm.js';
+import { hypothesisTemplate, normaliseLabels, rankScores } from '../../../src/providers/hub/adapters/clip.js';
 import {
   FLORENCE_TASKS,
   captionTaskFor,
@@ -11,12 +11,12 @@ import {
   parseLocBoxes,
   parsePolygons,
   parseQuads,
-} from '../../../src/backends/hub/adapters/florence2.js';
-import { padToSquare, splitLabels, suppressDuplicates, unpadBox } from '../../../src/backends/hub/adapters/owlv2.js';
-import { DtypeError, formatDtypeSpec, parseDtypeSpec, parseOnnxPath, selectFiles, transformersDtype } from '../../../src/backends/hub/dtype.js';
-import { parseManifest, ManifestError, weightBytes } from '../../../src/backends/hub/manifest.js';
-import { checkRepoId, fileIn, modelDir, RepoIdError } from '../../../src/backends/hub/store.js';
-import { nextLink } from '../../../src/backends/hub/hub-api.js';
+} from '../../../src/providers/hub/adapters/florence2.js';
+import { padToSquare, splitLabels, suppressDuplicates, unpadBox } from '../../../src/providers/hub/adapters/owlv2.js';
+import { DtypeError, formatDtypeSpec, parseDtypeSpec, parseOnnxPath, selectFiles, transformersDtype } from '../../../src/providers/hub/dtype.js';
+import { parseManifest, ManifestError, weightBytes } from '../../../src/providers/hub/manifest.js';
+import { checkRepoId, fileIn, modelDir, RepoIdError } from '../../../src/providers/hub/store.js';
+import { nextLink } from '../../../src/providers/hub/hub-api.js';
 import type { InputTurn } from '../../../src/engine/engine.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 

@@ -3,9 +3,9 @@ import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HubError, hubEndpoint } from '../../../src/backends/hub/hub-api.js';
-import { pullModel } from '../../../src/backends/hub/pull.js';
-import { listInstalled, readManifest } from '../../../src/backends/hub/store.js';
+import { HubError, hubEndpoint } from '../../../src/providers/hub/hub-api.js';
+import { pullModel } from '../../../src/providers/hub/pull.js';
+import { listInstalled, readManifest } from '../../../src/providers/hub/store.js';
 import { florenceLikeRepo, sha256, startMockHub, type MockHub } from './mock-hub.js';
 
 const REPO = 'onnx-community/Florence-2-base-ft';
@@ -220,7 +220,7 @@ describe('hub endpoint', () => {
   });
 
   it('the token goes to the endpoint only, not to a redirect on another origin', async () => {
-    const { hubFetch } = await import('../../../src/backends/hub/hub-api.js');
+    const { hubFetch } = await import('../../../src/providers/hub/hub-api.js');
     const seen: Array<[string, string | undefined]> = [];
     const fake: typeof fetch = async (input, init) => {
       const url = String(input);

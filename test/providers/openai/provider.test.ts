@@ -5,8 +5,8 @@
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenAiProvider } from '../../../src/backends/openai/provider.js';
-import { ProviderError } from '../../../src/backends/provider-errors.js';
+import { createOpenAiProvider } from '../../../src/providers/openai/provider.js';
+import { ProviderError } from '../../../src/providers/provider-errors.js';
 import type { EngineReport, InputTurn, OutputFormat } from '../../../src/engine/engine.js';
 import { DEFAULT_MODELS } from '../../../src/engine/models.js';
 import type { ProviderContext } from '../../../src/engine/providers.js';

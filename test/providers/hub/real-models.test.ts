@@ -4,14 +4,14 @@
  *
  *   npx ocellus pull onnx-community/Florence-2-base-ft --dtype q8
  *   npx ocellus pull HuggingFaceTB/SmolVLM-256M-Instruct --dtype q8   (or any chat VLM; OCELLUS_CHAT_VLM=<repo>)
- *   OCELLUS_MODELS_DIR=~/.cache/ocellus/models npx vitest run test/backends/hub/real-models.test.ts
+ *   OCELLUS_MODELS_DIR=~/.cache/ocellus/models npx vitest run test/providers/hub/real-models.test.ts
  */
 import pino from 'pino';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HubModelLoader } from '../../../src/backends/hub/loader.js';
-import { createHubProvider } from '../../../src/backends/hub/provider.js';
-import { readManifest } from '../../../src/backends/hub/store.js';
+import { HubModelLoader } from '../../../src/providers/hub/loader.js';
+import { createHubProvider } from '../../../src/providers/hub/provider.js';
+import { readManifest } from '../../../src/providers/hub/store.js';
 import type { ProviderContext } from '../../../src/engine/providers.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 import { readFixture } from '../../support/fixtures.js';
