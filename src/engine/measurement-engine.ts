@@ -8,7 +8,7 @@ import { compareImages, type ImageDifference } from '../vision/diff.js';
 import { dominantColours, meanBrightness, type DominantColour } from '../vision/colors.js';
 import { thumbnail } from '../vision/thumbnail.js';
 import type { DecodedImage } from '../media/decode.js';
-import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';
+import { imagesOf, promptOf, type Engine, type EngineRequest } from '../seam/request.js';
 
 export interface ImageMeasurements {
   index: number;

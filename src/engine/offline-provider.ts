@@ -3,9 +3,9 @@
  * lists only the capabilities whose models are loaded, so a route to it for segmentation
  * with SAM turned off is refused with a message that says how to enable it.
  */
-import type { Engine } from './engine.js';
+import type { Engine } from '../seam/request.js';
 import { OFFLINE_PROVIDER } from './routing-file.js';
-import type { Capability, Provider } from './providers.js';
+import type { Capability, Provider } from '../seam/provider.js';
 
 export interface OfflineModels {
   /** False for the measurements-only engine (no models at all). */

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CAPABILITIES, type Capability } from './providers.js';
+import { CAPABILITIES, type Capability } from '../seam/provider.js';
 
 export const OFFLINE_PROVIDER = 'offline';
 

@@ -14,7 +14,7 @@ import { thumbnail } from '../vision/thumbnail.js';
 import { composeAnswer } from './compose/answer.js';
 import type { ImageFacts, PairFacts, RequestFacts } from './compose/facts.js';
 import { renderAnswer } from './compose/render.js';
-import { imagesOf, promptOf, type Engine, type EngineRequest } from './engine.js';
+import { imagesOf, promptOf, type Engine, type EngineRequest } from '../seam/request.js';
 import { planTasks, type Plan, type Vocabulary } from './planner.js';
 import { POSSIBLE_FRACTION, SURE_SHARE } from './compose/confidence.js';
 

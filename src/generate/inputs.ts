@@ -9,27 +9,10 @@ import { formatOfMimeType } from '../media/sniff.js';
 import { ApiError, invalidArgument } from '../errors.js';
 import { decodeBase64 } from '../wire/base64.js';
 import type { WireContent, WirePart } from '../wire/request.js';
-import type { InputPart, InputTurn } from '../engine/engine.js';
+import type { InputPart, InputTurn } from '../seam/request.js';
+import type { FileOpener, ImageSource } from '../seam/files.js';
 
-export interface StoredImageFile {
-  name: string;
-  mimeType: string;
-  path: string;
-  sha256Hex: string;
-}
-
-/** The slice of the Files service that generation needs. */
-export interface FileOpener {
-  openForGeneration(project: string, ref: string): Promise<StoredImageFile>;
-}
-
-/** Decoding at the depth the caller needs: header facts (token counting) or pixels (engine). */
-export interface ImageSource {
-  info(bytes: Buffer, opts: DecodeOptions): Promise<ImageInfo>;
-  decode(bytes: Buffer, opts: DecodeOptions): Promise<DecodedImage>;
-  /** A decoded image already cached under this content hash, if any (skips reading a file). */
-  cached(hash: string): DecodedImage | undefined;
-}
+export type { FileOpener, ImageSource, StoredImageFile } from '../seam/files.js';
 
 export interface ResolveContext {
   project: string;

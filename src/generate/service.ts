@@ -5,7 +5,7 @@
  * client error fails in `prepare`, before the first byte of a stream is written.
  */
 import type { Limits } from '../config.js';
-import type { Engine, EngineReport, InputTurn, OutputFormat } from '../engine/engine.js';
+import type { Engine, EngineReport, InputTurn, OutputFormat } from '../seam/request.js';
 import type { ModelCatalog, ModelEntry } from '../engine/models.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
 import { ApiError, invalidArgument, notFound } from '../errors.js';

@@ -7,8 +7,8 @@
 import type { DecodedImage } from '../media/decode.js';
 import type { ObjectMask, NormBox } from '../vision/analysis.js';
 import type { GroundedSamProviderSpec } from '../engine/routing-file.js';
-import type { FoundMask, Provider } from '../engine/providers.js';
-import { imagesOf } from '../engine/engine.js';
+import type { FoundMask, Provider } from '../seam/provider.js';
+import { imagesOf } from '../seam/request.js';
 
 /** Masks for given boxes on one image: the offline SAM, through the vision pool. */
 export type SegmentBoxes = (image: DecodedImage, boxes: Array<{ box: NormBox; label: string }>, signal: AbortSignal) => Promise<ObjectMask[]>;

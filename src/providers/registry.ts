@@ -4,8 +4,8 @@
  */
 import type { Logger } from 'pino';
 import type { ProvidersConfig } from '../config.js';
-import type { FileOpener } from '../generate/inputs.js';
-import type { Capability, Provider, ProviderDeps } from '../engine/providers.js';
+import type { FileOpener } from '../seam/files.js';
+import type { Capability, Provider, ProviderDeps } from '../seam/provider.js';
 import { loadRoutingFile, checkReferences, OFFLINE_PROVIDER, type ProviderSpec, type RoutingFile } from '../engine/routing-file.js';
 import { createOpenAiProvider } from './openai/provider.js';
 import { createGeminiProvider } from './gemini/provider.js';

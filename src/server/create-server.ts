@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../seam/request.js';
 import { MeasurementEngine } from '../engine/measurement-engine.js';
 import { VisionEngine, shrink } from '../engine/vision-engine.js';
 import { createOfflineProvider } from '../engine/offline-provider.js';

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as genai3 from 'genai3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/seam/request.js';
 import { BENIGN_DIR } from '../support/benign-photos.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { MODEL } from './helpers.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { RoutingEngine } from '../../src/engine/router.js';
-import type { EngineRequest } from '../../src/engine/engine.js';
-import type { Provider } from '../../src/engine/providers.js';
+import type { EngineRequest } from '../../src/seam/request.js';
+import type { Provider } from '../../src/seam/provider.js';
 import { providerRejected, providerUnreachable } from '../../src/providers/provider-errors.js';
 import { createModelCatalog } from '../../src/engine/models.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';

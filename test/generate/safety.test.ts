@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/seam/request.js';
 import type { HarmProbability } from '../../src/vision/safety/ratings.js';
 import { BENIGN_DIR } from '../support/benign-photos.js';
 import { readFixture } from '../support/fixtures.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type ConfigFlags, type Limits } from '../../src/config.js';
-import type { Engine } from '../../src/engine/engine.js';
+import type { Engine } from '../../src/seam/request.js';
 import { GemmaTextTokenCounter, type TextTokenCounter } from '../../src/media/text-tokens.js';
 import { createServer, type OcellusServer } from '../../src/server/create-server.js';
 

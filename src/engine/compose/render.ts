@@ -5,7 +5,7 @@
  * - text/plain: sentences, and for data answers (boxes, masks) a ```json fenced block,
  *   which is what Gemini writes and what the guide's parsing code looks for.
  */
-import type { OutputFormat } from '../engine.js';
+import type { OutputFormat } from '../../seam/request.js';
 import type { Lang } from '../language.js';
 import type { Answer } from './answer.js';
 import type { RequestFacts } from './facts.js';

@@ -5,7 +5,7 @@
  * reused for new bytes (after a delete, or expiry) gets a new copy. Concurrent requests for
  * the same file wait for one upload instead of each starting their own.
  */
-import type { StoredImageFile } from '../../generate/inputs.js';
+import type { StoredImageFile } from '../../seam/files.js';
 
 /** The upstream File resource fields the mirror needs. */
 export interface UpstreamFile {

@@ -5,8 +5,8 @@
  * mirrored upstream on demand (file-mirror.ts), and upstream failures become the same
  * provider errors every backend raises, so the router can fall back to another provider.
  */
-import type { FileOpener, StoredImageFile } from '../../generate/inputs.js';
-import { CAPABILITIES, type Provider, type ProviderContext, type ProviderDeps } from '../../engine/providers.js';
+import type { FileOpener, StoredImageFile } from '../../seam/files.js';
+import { CAPABILITIES, type Provider, type ProviderContext, type ProviderDeps } from '../../seam/provider.js';
 import type { GeminiProviderSpec } from '../../engine/routing-file.js';
 import { providerFetch, sseEvents } from '../provider-fetch.js';
 import { providerFailed } from '../provider-errors.js';

@@ -2,7 +2,7 @@
  * Reading upstream Gemini's answer: each SSE event is a whole GenerateContentResponse that
  * carries a text delta, cumulative usageMetadata, and (on the last chunk) finishReason.
  */
-import type { EngineReport } from '../../engine/engine.js';
+import type { EngineReport } from '../../seam/request.js';
 
 export interface UpstreamPart {
   text?: string;

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { StoredImageFile } from '../../generate/inputs.js';
+import type { StoredImageFile } from '../../seam/files.js';
 import { providerFetch, type ProviderResponse } from '../provider-fetch.js';
 import { providerFailed, providerTimedOut } from '../provider-errors.js';
 import { geminiError, parseErrorBody } from './errors.js';

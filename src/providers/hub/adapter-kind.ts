@@ -2,7 +2,7 @@
  * Which adapter runs a hub model, and what each adapter can do. Pure: shared by `pull`
  * (recorded in the manifest), `ocellus models` and the provider, without loading any runtime.
  */
-import type { Capability } from '../../engine/providers.js';
+import type { Capability } from '../../seam/provider.js';
 import type { HubProviderSpec } from '../../engine/routing-file.js';
 
 export type AdapterName = NonNullable<HubProviderSpec['adapter']>;

@@ -7,8 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { imagesOf } from '../../engine/engine.js';
-import type { FoundMask, FoundObject, GroundingQuery, LabelScore, Provider, ProviderContext, ProviderDeps } from '../../engine/providers.js';
+import { imagesOf } from '../../seam/request.js';
+import type { FoundMask, FoundObject, GroundingQuery, LabelScore, Provider, ProviderContext, ProviderDeps } from '../../seam/provider.js';
 import type { HubProviderSpec } from '../../engine/routing-file.js';
 import type { ReadLine } from '../../vision/analysis.js';
 import { ProviderError, providerFailed } from '../provider-errors.js';

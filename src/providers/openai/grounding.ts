@@ -16,7 +16,7 @@
  * order), one object instead of a list. Malformed entries are dropped, boxes clamped.
  */
 import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
-import type { GroundingQuery } from '../../engine/providers.js';
+import type { GroundingQuery } from '../../seam/provider.js';
 import type { NormBox } from '../../vision/analysis.js';
 
 export type Family = NonNullable<OpenAiProviderSpec['family']>;

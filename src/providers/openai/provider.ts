@@ -9,9 +9,9 @@
  * Every call goes through providerFetch, so an unreachable, slow, rate-limited or
  * refusing server is a Gemini status (503, 504, 429, 400), never a hang.
  */
-import { imagesOf } from '../../engine/engine.js';
-import type { EngineReport } from '../../engine/engine.js';
-import type { Capability, FoundObject, GroundingQuery, Provider, ProviderContext, ProviderDeps } from '../../engine/providers.js';
+import { imagesOf } from '../../seam/request.js';
+import type { EngineReport } from '../../seam/request.js';
+import type { Capability, FoundObject, GroundingQuery, Provider, ProviderContext, ProviderDeps } from '../../seam/provider.js';
 import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
 import { ensureOk, providerFetch, sseEvents, type ProviderResponse } from '../provider-fetch.js';
 import { familyOf, groundingPrompt, groundingSize, parseGroundingAnswer, toNormBox } from './grounding.js';

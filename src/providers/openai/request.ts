@@ -9,7 +9,7 @@
  *  - responseMimeType application/json → `response_format` json_schema (with the schema)
  *    or json_object; text/x.enum → a json_schema of the enum, or a plain instruction.
  */
-import type { InputTurn, OutputFormat } from '../../engine/engine.js';
+import type { InputTurn, OutputFormat } from '../../seam/request.js';
 import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
 import type { GenerationConfig } from '../../wire/request.js';
 import type { EncodedImage } from './images.js';

@@ -6,7 +6,7 @@
  * when generation fails after the headers went out) and becomes the provider error it
  * names. Pure over the event payloads, so it is tested without a socket.
  */
-import type { EngineReport } from '../../engine/engine.js';
+import type { EngineReport } from '../../seam/request.js';
 import { providerFailed, providerHttpError, type ProviderError } from '../provider-errors.js';
 
 export interface ChatUsage {

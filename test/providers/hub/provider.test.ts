@@ -9,7 +9,7 @@ import { createHubProvider } from '../../../src/providers/hub/provider.js';
 import { writeManifest } from '../../../src/providers/hub/store.js';
 import { WorkerModel, WorkerModelError } from '../../../src/providers/hub/worker-model.js';
 import { ProviderError } from '../../../src/providers/provider-errors.js';
-import type { ProviderContext } from '../../../src/engine/providers.js';
+import type { ProviderContext } from '../../../src/seam/provider.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 import { decodeMaskPng } from '../../../src/vision/segment/mask-png.js';
 

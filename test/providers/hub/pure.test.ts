@@ -17,7 +17,7 @@ import { DtypeError, formatDtypeSpec, parseDtypeSpec, parseOnnxPath, selectFiles
 import { parseManifest, ManifestError, weightBytes } from '../../../src/providers/hub/manifest.js';
 import { checkRepoId, fileIn, modelDir, RepoIdError } from '../../../src/providers/hub/store.js';
 import { nextLink } from '../../../src/providers/hub/hub-api.js';
-import type { InputTurn } from '../../../src/engine/engine.js';
+import type { InputTurn } from '../../../src/seam/request.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 
 describe('dtype selection', () => {

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { HubModelLoader } from '../../../src/providers/hub/loader.js';
 import { createHubProvider } from '../../../src/providers/hub/provider.js';
 import { readManifest } from '../../../src/providers/hub/store.js';
-import type { ProviderContext } from '../../../src/engine/providers.js';
+import type { ProviderContext } from '../../../src/seam/provider.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 import { readFixture } from '../../support/fixtures.js';
 

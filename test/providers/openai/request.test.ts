@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InputTurn } from '../../../src/engine/engine.js';
+import type { InputTurn } from '../../../src/seam/request.js';
 import type { DecodedImage } from '../../../src/media/decode.js';
 import { buildChatRequest, finishAnswer, formatOf, samplingOf, toMessages } from '../../../src/providers/openai/request.js';
 import type { EncodedImage } from '../../../src/providers/openai/images.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EngineReport } from '../../../src/engine/engine.js';
+import type { EngineReport } from '../../../src/seam/request.js';
 import { ProviderError } from '../../../src/providers/provider-errors.js';
 import { sseEvents } from '../../../src/providers/provider-fetch.js';
 import { chatPieces, errorOfPayload, geminiFinishReason, readChunk } from '../../../src/providers/openai/stream.js';

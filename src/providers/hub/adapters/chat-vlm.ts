@@ -5,7 +5,7 @@
  * images go to the processor in the same order; the answer streams out token by token
  * through transformers.js's TextStreamer.
  */
-import type { InputTurn } from '../../../engine/engine.js';
+import type { InputTurn } from '../../../seam/request.js';
 import { sessionOptions, toRawImage, type AdapterRuntime, type RuntimeImage, type RuntimeLoader } from './types.js';
 
 export type ChatContent = { type: 'image' } | { type: 'text'; text: string };

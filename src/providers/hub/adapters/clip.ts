@@ -3,7 +3,7 @@
  * each image. CLIP's scores are a softmax over the labels (they sum to 1); SigLIP's are
  * independent sigmoids (each 0..1), which is what transformers.js's pipeline returns for each.
  */
-import type { LabelScore } from '../../../engine/providers.js';
+import type { LabelScore } from '../../../seam/provider.js';
 import { sessionOptions, toRawImage, type AdapterRuntime, type RuntimeImage, type RuntimeLoader } from './types.js';
 
 /** Trimmed, non-empty, first spelling of each label kept (case-insensitive). */

@@ -10,8 +10,8 @@
  *    whatever convention the model answered in.
  */
 import type { Logger } from 'pino';
-import type { EngineReport, EngineRequest } from './engine.js';
-import type { Plan, Task } from './planner.js';
+import type { EngineReport, EngineRequest } from './request.js';
+import type { Plan, Task } from '../engine/planner.js';
 import type { NormBox, ReadLine } from '../vision/analysis.js';
 
 export type Capability = 'answer' | 'detect' | 'segment' | 'readText' | 'classify';
