@@ -1,0 +1,106 @@
+/**
+ * The layer rules of .dependency-cruiser.cjs hold for src/, and each rule can fail: a tree
+ * with one planted violation per rule is cruised with the same rules file.
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeViolation, layerViolations } from './cruise.js';
+
+/**
+ * Violations the restructuring of issue 10 is removing, allowed until it lands. Each entry is
+ * `rule: from → to` as the test prints it. Must be empty when issue 10 is done; an entry
+ * that no longer occurs fails the test, so the list only shrinks.
+ */
+const KNOWN_VIOLATIONS: string[] = [
+  'no-cycles-between-folders: src/engine → src/providers',
+  'no-cycles-between-folders: src/engine → src/seam',
+  'no-cycles-between-folders: src/engine → src/wire',
+  'no-cycles-between-folders: src/files → src/wire',
+  'no-cycles-between-folders: src/generate → src/engine',
+  'no-cycles-between-folders: src/generate → src/seam',
+  'no-cycles-between-folders: src/generate → src/wire',
+  'no-cycles-between-folders: src/providers → src/engine',
+  'no-cycles-between-folders: src/providers → src/files',
+  'no-cycles-between-folders: src/providers → src/seam',
+  'no-cycles-between-folders: src/providers → src/wire',
+  'no-cycles-between-folders: src/seam → src/engine',
+  'no-cycles-between-folders: src/seam → src/wire',
+  'no-cycles-between-folders: src/wire → src/generate',
+  'providers-only-seam-and-shared: src/providers/gemini/provider.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/gemini/request.ts → src/files/service.ts',
+  'providers-only-seam-and-shared: src/providers/grounded-sam.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/hub/adapter-kind.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/hub/provider.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/openai/grounding.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/openai/provider.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/openai/request.ts → src/engine/routing-file.ts',
+  'providers-only-seam-and-shared: src/providers/registry.ts → src/engine/routing-file.ts',
+  'seam-only-shared-types: src/seam/provider.ts → src/engine/planner.ts',
+  'seam-only-shared-types: src/seam/request.ts → src/engine/models.ts',
+];
+
+describe('layer rules (.dependency-cruiser.cjs)', () => {
+  it('src/ keeps them', async () => {
+    const found = (await layerViolations()).map(describeViolation).sort();
+    const unexpected = found.filter((v) => !KNOWN_VIOLATIONS.includes(v));
+    const stale = KNOWN_VIOLATIONS.filter((v) => !found.includes(v));
+    expect({ unexpected, stale }).toEqual({ unexpected: [], stale: [] });
+  });
+
+  describe('a planted violation of each rule is caught', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'ocellus-layers-'));
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    const write = (file: string, text: string): void => {
+      mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
+      writeFileSync(path.join(root, file), text);
+    };
+    write('tsconfig.json', JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true } }));
+    write('package.json', JSON.stringify({ name: 'planted', type: 'module' }));
+    // A clean skeleton: main.ts → server → generate → providers → seam → errors.
+    write('src/errors.ts', 'export class ApiError extends Error {}\n');
+    write('src/seam/provider.ts', "import type { ApiError } from '../errors.js';\nexport type Provider = { fail(): ApiError };\n");
+    write('src/providers/p.ts', "import type { Provider } from '../seam/provider.js';\nexport const p: Provider | undefined = undefined;\n");
+    write('src/generate/service.ts', "import { p } from '../providers/p.js';\nexport const service = p;\n");
+    write('src/server/app.ts', "import { service } from '../generate/service.js';\nexport const app = service;\n");
+    write('src/main.ts', "import { app } from './server/app.js';\nexport default app;\n");
+    write('src/cli/serve.ts', "import { app } from '../server/app.js';\nexport const serve = app;\n");
+
+    it('the clean skeleton passes', async () => {
+      expect((await layerViolations(root)).map(describeViolation)).toEqual([]);
+    });
+
+    /** Per rule: files added to (or replacing in) the clean skeleton, and the violation expected. */
+    const planted: Array<[rule: string, files: Record<string, string>, expected: string]> = [
+      ['server-only-from-entry-points', { 'src/wire/w.ts': "import { app } from '../server/app.js';\nexport const w = app;\n" }, 'src/wire/w.ts → src/server/app.ts'],
+      ['errors-imports-nothing', { 'src/errors.ts': "import { EventEmitter } from 'node:events';\nexport class ApiError extends EventEmitter {}\n" }, 'src/errors.ts → '],
+      ['providers-only-seam-and-shared', { 'src/providers/q.ts': "import { service } from '../generate/service.js';\nexport const q = service;\n" }, 'src/providers/q.ts → src/generate/service.ts'],
+      ['seam-only-shared-types', { 'src/engine/e.ts': 'export const e = 1;\n', 'src/seam/plan.ts': "import { e } from '../engine/e.js';\nexport const plan = e;\n" }, 'src/seam/plan.ts → src/engine/e.ts'],
+      ['vision-below-the-request-path', { 'src/vision/v.ts': "import { service } from '../generate/service.js';\nexport const v = service;\n" }, 'src/vision/v.ts → src/generate/service.ts'],
+      [
+        'no-cycles-between-folders',
+        {
+          'src/media/m.ts': "import { o } from '../overlay/o.js';\nexport const m = () => o;\n",
+          'src/overlay/o.ts': "import { m } from '../media/m.js';\nexport const o = () => m;\n",
+        },
+        'src/media → src/overlay',
+      ],
+      ['imports-resolve', { 'src/media/r.ts': "import { gone } from './gone.js';\nexport const r = gone;\n" }, 'src/media/r.ts → ./gone.js'],
+    ];
+
+    it.each(planted)('%s', async (rule, files, expected) => {
+      const original = new Map(Object.keys(files).map((f) => [f, f === 'src/errors.ts' ? 'export class ApiError extends Error {}\n' : undefined]));
+      for (const [f, text] of Object.entries(files)) write(f, text);
+      try {
+        const found = (await layerViolations(root)).map(describeViolation);
+        expect(found.filter((v) => v.startsWith(`${rule}: ${expected}`))).toHaveLength(1);
+      } finally {
+        for (const [f, text] of original) {
+          if (text === undefined) rmSync(path.join(root, f));
+          else write(f, text);
+        }
+      }
+    });
+  });
+});
