@@ -15,15 +15,24 @@ import type { Limits } from '../config.js';
 import { SUPPORTED_FORMATS_TEXT } from '../media/sniff.js';
 import {
   alreadyExists,
+  apiError,
   ApiError,
   failedPrecondition,
   fileNotAccessible,
+  fileQuotaExceeded,
   invalidArgument,
   notFound,
 } from '../errors.js';
 import { normaliseKeys, snakeToCamel } from '../wire/keys.js';
 import { diskFull, isDiskFull, noDiskGuard, RECHECK_BYTES, type DiskGuard } from './disk-space.js';
-import type { BlobStore, FileRecord, MetaStore, NewFileRecord, PartialWriter, UploadSession } from './store.js';
+import type { FsBlobStore, PartialWriter } from './fs-blob.js';
+import type { SqliteFileTables } from './sqlite-meta.js';
+import type { FileRecord, NewFileRecord, UploadSession } from './store.js';
+
+// Until the service moves onto the async MetaStore/BlobStore seams it uses the embedded
+// stores' synchronous tables and file-system writer directly.
+export type BlobStore = FsBlobStore;
+export type MetaStore = SqliteFileTables;
 
 export type InspectResult = { ok: true; mimeType: string } | { ok: false; message: string };
 /** Checks the bytes at `path` are a usable image; `mimeType` is the sniffed type. */
@@ -223,20 +232,9 @@ function rejectUnknown(sent: Record<string, unknown>, normalised: Record<string,
   }
 }
 
-/** The file id a `fileData.fileUri` points at, or undefined when it is not a file reference. */
-export function parseFileRef(ref: string): string | undefined {
-  const s = ref.trim();
-  const short = /^files\/([^/?#\s]+)$/.exec(s);
-  if (short) return short[1];
-  let url: URL;
-  try {
-    url = new URL(s);
-  } catch {
-    return undefined;
-  }
-  const m = /\/files\/([^/]+)\/?$/.exec(url.pathname);
-  return m ? decodeURIComponent(m[1]!) : undefined;
-}
+// The file-reference forms are a wire fact (wire/file-ref.ts); re-exported for the callers that still import it from here.
+import { parseFileRef } from '../wire/file-ref.js';
+export { parseFileRef };
 
 /** The File resource exactly as Gemini sends it (camelCase, int64 as string, RFC 3339). */
 export interface FileResource {
@@ -291,25 +289,6 @@ const tooLarge = (bytes: number, limit: number, declared = false): ApiError =>
     `${declared ? 'Declared file size' : 'File size'} ${bytes} bytes exceeds the maximum of ${limit} bytes per file.`,
   );
 
-export const projectQuotaExceeded = (limit: number): ApiError =>
-  new ApiError(
-    429,
-    'RESOURCE_EXHAUSTED',
-    `You exceeded your current quota for file storage: files of this project may hold at most ${limit} bytes. Delete files or wait for them to expire.\n* Quota exceeded for metric: generativelanguage.googleapis.com/file_storage_bytes, limit: ${limit}`,
-    [
-      {
-        '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
-        violations: [
-          {
-            quotaMetric: 'generativelanguage.googleapis.com/file_storage_bytes',
-            quotaId: 'FileStorageBytesPerProject',
-            quotaValue: String(limit),
-          },
-        ],
-      },
-    ],
-  );
-
 /** An error after which an upload cannot go on: its session and bytes are dropped. */
 class TerminalUploadError extends Error {
   constructor(readonly apiError: ApiError) {
@@ -326,11 +305,7 @@ class RejectedChunkError extends Error {
 
 /** The same error with the upload's state in the headers, so a client knows where to resume. */
 const withUploadState = (err: ApiError, received: number): ApiError =>
-  new ApiError(err.httpStatus, err.status, err.message, err.details, {
-    ...err.headers,
-    'X-Goog-Upload-Status': 'active',
-    'X-Goog-Upload-Size-Received': String(received),
-  });
+  err.withHeaders({ 'X-Goog-Upload-Status': 'active', 'X-Goog-Upload-Size-Received': String(received) });
 
 /** Runs a store call, turning a full disk (ENOSPC, SQLITE_FULL) into 503. */
 function storing<T>(fn: () => T): T {
@@ -441,7 +416,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
 
   function checkProjectQuota(project: string, extra: number): void {
     if (meta.usedBytes(project, clock()) + (streaming.get(project) ?? 0) + extra > limits.projectBytes)
-      throw projectQuotaExceeded(limits.projectBytes);
+      throw fileQuotaExceeded(limits.projectBytes);
   }
 
   function newRecord(
@@ -507,11 +482,11 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     return row;
   }
 
-  async function hashPartial(partialKey: string): Promise<{ size: number; hash: Hash }> {
+  async function hashPartial(uploadKey: string): Promise<{ size: number; hash: Hash }> {
     const hash = createHash('sha256');
     let size = 0;
-    if ((await blobs.partialSize(partialKey)) !== undefined) {
-      for await (const chunk of blobs.readPartial(partialKey)) {
+    if ((await blobs.partialSize(uploadKey)) !== undefined) {
+      for await (const chunk of blobs.readPartial(uploadKey)) {
         hash.update(chunk as Buffer);
         size += (chunk as Buffer).length;
       }
@@ -527,7 +502,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     const load = (async () => {
       // After a restart the partial object is the truth: its size is the offset, and the
       // running hash is recomputed from its bytes.
-      const { size, hash } = await hashPartial(row.partialKey);
+      const { size, hash } = await hashPartial(row.uploadKey);
       const session: LiveSession = { row, size, hash, tail: Promise.resolve(), busy: 0, dropped: false };
       live.set(row.key, session);
       if (row.declaredSize === undefined) addStreaming(row.project, size);
@@ -573,7 +548,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
 
   /** Re-reads size and hash from the partial object (after a failure left them unsure). */
   async function resync(s: LiveSession): Promise<void> {
-    const { size, hash } = await hashPartial(s.row.partialKey);
+    const { size, hash } = await hashPartial(s.row.uploadKey);
     if (s.row.declaredSize === undefined) addStreaming(s.row.project, size - s.size);
     s.hash = hash;
     s.size = size;
@@ -582,7 +557,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
   async function dropSession(s: LiveSession): Promise<void> {
     dropLive(s);
     meta.deleteSession(s.row.key);
-    await blobs.deletePartial(s.row.partialKey);
+    await blobs.deletePartial(s.row.uploadKey);
   }
 
   /**
@@ -598,12 +573,10 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       len !== undefined &&
       (chunk.offset === undefined ? len === 0 : chunk.offset + len === final && chunk.offset <= final);
     if (retry) return finalStatus(row);
-    throw new ApiError(
-      400,
-      'FAILED_PRECONDITION',
+    throw apiError(
+      'OCL_ERR_UPLOAD_FINALIZED',
       `The upload was already finalized as files/${row.fileId} with ${final} bytes and takes no more bytes. Start a new upload for new content.`,
-      [],
-      { 'X-Goog-Upload-Status': 'final', 'X-Goog-Upload-Size-Received': String(final) },
+      { headers: { 'X-Goog-Upload-Status': 'final', 'X-Goog-Upload-Size-Received': String(final) } },
     );
   }
 
@@ -657,7 +630,8 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         displayName: r.displayName,
         mimeType: r.mimeType ?? cleanMimeType(input.mimeType),
         declaredSize: declared,
-        partialKey: `s-${key.slice(0, 40)}`,
+        uploadKey: `s-${key.slice(0, 40)}`,
+        receivedBytes: 0,
         createTime: now,
         expirationTime: now + limits.uploadSessionTtlMs,
         finalSize: undefined,
@@ -672,12 +646,12 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         const row = s.row;
         // Where this chunk started: a refused chunk is cut back to here.
         const before = { size: s.size, hash: s.hash.copy() };
-        let writer = await blobs.openPartial(row.partialKey);
+        let writer = await blobs.openPartial(row.uploadKey);
         if (writer.size !== s.size) {
           // A failure left memory and disk out of step: the disk is the truth.
           await writer.close();
           await resync(s);
-          writer = await blobs.openPartial(row.partialKey);
+          writer = await blobs.openPartial(row.uploadKey);
         }
         const closeWriter = async (): Promise<void> => {
           // Whatever was written (also when the client went away mid-chunk) is made durable:
@@ -687,12 +661,10 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         };
         if (chunk.offset !== undefined && chunk.offset !== s.size) {
           await closeWriter();
-          throw new ApiError(
-            400,
-            'INVALID_ARGUMENT',
+          throw apiError(
+            'OCL_ERR_UPLOAD_OFFSET',
             `Invalid X-Goog-Upload-Offset ${chunk.offset}: the upload has received ${s.size} bytes; send the next bytes from offset ${s.size}.`,
-            [],
-            { 'X-Goog-Upload-Status': 'active', 'X-Goog-Upload-Size-Received': String(s.size) },
+            { headers: { 'X-Goog-Upload-Status': 'active', 'X-Goog-Upload-Size-Received': String(s.size) } },
           );
         }
         const overDeclared = (size: number): ApiError | undefined =>
@@ -708,7 +680,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
             meta.usedBytes(row.project, clock()) + (streaming.get(row.project) ?? 0) + (size - s.size) >
               limits.projectBytes
           )
-            return projectQuotaExceeded(limits.projectBytes);
+            return fileQuotaExceeded(limits.projectBytes);
           return undefined;
         };
         try {
@@ -759,7 +731,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
           const sha256Hex = s.hash.copy().digest('hex');
           committing.add(blobKey);
           try {
-            await blobs.commit(row.partialKey, blobKey);
+            await blobs.commit(row.uploadKey, blobKey);
             reclaimExpired(row.project, row.fileId);
             let rec: FileRecord;
             try {
@@ -814,7 +786,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       const row = openSessionRow(uploadId);
       if (row.finalSize !== undefined) return { status: 'final', received: row.finalSize };
       const s = live.get(row.key);
-      const received = s ? s.size : ((await blobs.partialSize(row.partialKey)) ?? 0);
+      const received = s ? s.size : ((await blobs.partialSize(row.uploadKey)) ?? 0);
       return { status: 'active', received };
     },
 
@@ -822,8 +794,8 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       await withSession(
         uploadId,
         async () => {
-          throw new ApiError(400, 'FAILED_PRECONDITION', 'The upload was already finalized and cannot be cancelled.', [], {
-            'X-Goog-Upload-Status': 'final',
+          throw apiError('OCL_ERR_UPLOAD_FINALIZED', 'The upload was already finalized and cannot be cancelled.', {
+            headers: { 'X-Goog-Upload-Status': 'final' },
           });
         },
         async (s) => dropSession(s),
@@ -836,13 +808,13 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       if (contentLength !== undefined && contentLength > limits.fileBytes + (opts?.framingBytes ?? 0))
         throw tooLarge(contentLength, limits.fileBytes);
       await disk.ensure(contentLength ?? 0);
-      const partialKey = `t-${randomKey()}`;
-      activeTemps.add(partialKey);
+      const uploadKey = `t-${randomKey()}`;
+      activeTemps.add(uploadKey);
       let writer: PartialWriter;
       try {
-        writer = await blobs.openPartial(partialKey);
+        writer = await blobs.openPartial(uploadKey);
       } catch (err) {
-        activeTemps.delete(partialKey);
+        activeTemps.delete(uploadKey);
         throw err;
       }
       const hash = createHash('sha256');
@@ -853,7 +825,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         if (done) return;
         done = true;
         addStreaming(project, -received);
-        activeTemps.delete(partialKey);
+        activeTemps.delete(uploadKey);
         await writer.close().catch(() => undefined);
       };
       const upload: SingleUpload = {
@@ -891,7 +863,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
             committing.add(blobKey);
             let rec: FileRecord;
             try {
-              await blobs.commit(partialKey, blobKey);
+              await blobs.commit(uploadKey, blobKey);
               reclaimExpired(project, r.id);
               try {
                 rec = meta.insertFile(newRecord(project, r, received, hash.digest('hex'), blobKey));
@@ -913,7 +885,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
         },
         async abort() {
           await release();
-          await blobs.deletePartial(partialKey);
+          await blobs.deletePartial(uploadKey);
         },
       };
       return upload;
@@ -1041,7 +1013,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
       const l = live.get(s.key);
       if (l && l.busy > 0) continue;
       if (l) dropLive(l);
-      await blobs.deletePartial(s.partialKey);
+      await blobs.deletePartial(s.uploadKey);
       meta.deleteSession(s.key);
       report.sessions++;
     }
@@ -1065,4 +1037,4 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
 
   return service;
 }
-export type { BlobStore, FileRecord, FileState, MetaStore, UploadSession } from './store.js';
+export type { FileRecord, FileState, UploadSession } from './store.js';

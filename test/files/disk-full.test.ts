@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskGuard, statfsFreeSpace } from '../../src/files/disk-space.js';
 import { FsBlobStore } from '../../src/files/fs-blob.js';
-import type { PartialWriter } from '../../src/files/store.js';
+import type { PartialWriter } from '../../src/files/fs-blob.js';
 import { harness, harnessPerTest, KEY_A, startResumable, tempDir, type Harness } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -16,7 +16,7 @@ import { loadConfig, type Limits } from '../../src/config.js';
 import type { DiskGuard } from '../../src/files/disk-space.js';
 import { FsBlobStore } from '../../src/files/fs-blob.js';
 import { createFilesService, type FilesService, type Inspect } from '../../src/files/service.js';
-import { openSqliteMetaStore, type SqliteMetaStore } from '../../src/files/sqlite-meta.js';
+import { openSqliteFileTables, type SqliteFileTables } from '../../src/files/sqlite-meta.js';
 import { buildApp } from '../../src/server/app.js';
 import { createFileRoutes } from '../../src/server/routes/files.js';
 import { createUploadRoutes } from '../../src/server/routes/upload.js';
@@ -53,7 +53,8 @@ export const fakeInspect: Inspect = async () => ({ ok: true, mimeType: 'image/pn
 export interface Harness {
   app: FastifyInstance;
   files: FilesService;
-  meta: SqliteMetaStore;
+  /** The metadata tables, read synchronously by tests. */
+  meta: SqliteFileTables;
   blobs: FsBlobStore;
   dataDir: string;
   /** Closes app and stores (the data dir stays). */
@@ -91,7 +92,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   config.limits = { ...config.limits, ...opts.limits };
   const logger = pino({ level: process.env.FILES_TEST_LOG ?? 'silent' });
   const blobs = new FsBlobStore(dataDir);
-  const meta = openSqliteMetaStore(dataDir);
+  const meta = openSqliteFileTables(dataDir);
   const files = createFilesService({
     blobs,
     meta,
