@@ -3,6 +3,8 @@
  * each capability, in order (the next one is tried when one fails or times out). YAML or
  * JSON. Values written `env:NAME` are read from the environment at load time, so keys stay
  * out of the file. The default, with no file, routes everything to the offline engine.
+ * Each provider type's entry is defined in its own folder (`providers/<type>/config.ts`);
+ * this file composes them and owns the rest: routes, `env:` values, references.
  *
  * ```yaml
  * providers:
@@ -17,69 +19,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CAPABILITIES, type Capability } from '../seam/provider.js';
+import type { Capability } from '../seam/provider.js';
+import { providerSpec, type ProviderSpec } from '../providers/provider-spec.js';
 
 export const OFFLINE_PROVIDER = 'offline';
-
-const capability = z.enum(CAPABILITIES as [Capability, ...Capability[]]);
-const common = {
-  /** Restricts what the provider is asked for (it is never asked for more than it can do). */
-  capabilities: z.array(capability).optional(),
-  /** Most milliseconds for the first byte of an answer and between streamed pieces. */
-  timeoutMs: z.number().int().positive().optional(),
-};
-
-export const openAiProviderSpec = z.strictObject({
-  type: z.literal('openai'),
-  /** Base URL including `/v1`: `http://127.0.0.1:11434/v1` (Ollama), `http://gpu:8000/v1` (vLLM). */
-  baseUrl: z.url(),
-  /** The served model's name (`qwen2.5vl:7b`, `Qwen/Qwen2.5-VL-7B-Instruct`). */
-  model: z.string().min(1),
-  apiKey: z.string().optional(),
-  /** Grounding prompt and coordinate convention; guessed from `model` when absent. */
-  family: z.enum(['qwen2.5-vl', 'qwen3-vl', 'internvl', 'gemma3', 'generic']).optional(),
-  /** Whether the server accepts `response_format: {type: "json_schema"}` (vLLM, Ollama, llama.cpp do). */
-  jsonSchema: z.boolean().optional(),
-  /** Longest image side sent to the server; larger images are scaled down first. */
-  maxImageSide: z.number().int().positive().optional(),
-  ...common,
-});
-
-export const geminiProviderSpec = z.strictObject({
-  type: z.literal('gemini'),
-  baseUrl: z.url().optional(),
-  apiKey: z.string().min(1),
-  /** Upstream model name; the requested name when absent. */
-  model: z.string().optional(),
-  apiVersion: z.enum(['v1beta', 'v1']).optional(),
-  ...common,
-});
-
-export const hubProviderSpec = z.strictObject({
-  type: z.literal('hub'),
-  /** Hub repository id, as pulled: `onnx-community/Florence-2-base-ft`. */
-  model: z.string().min(1),
-  /** Which adapter runs it; guessed from the model id when absent. */
-  adapter: z.enum(['florence2', 'chat-vlm', 'owlv2', 'clip']).optional(),
-  /** ONNX weight variant (`fp32`, `fp16`, `q8`, `q4`…), as pulled. */
-  dtype: z.string().optional(),
-  ...common,
-});
-
-export const groundedSamProviderSpec = z.strictObject({
-  type: z.literal('grounded-sam'),
-  /** The provider whose `detect` finds the boxes that the local SAM turns into masks. */
-  grounding: z.string().min(1),
-  ...common,
-});
-
-export const providerSpec = z.discriminatedUnion('type', [openAiProviderSpec, geminiProviderSpec, hubProviderSpec, groundedSamProviderSpec]);
-
-export type OpenAiProviderSpec = z.infer<typeof openAiProviderSpec>;
-export type GeminiProviderSpec = z.infer<typeof geminiProviderSpec>;
-export type HubProviderSpec = z.infer<typeof hubProviderSpec>;
-export type GroundedSamProviderSpec = z.infer<typeof groundedSamProviderSpec>;
-export type ProviderSpec = z.infer<typeof providerSpec>;
 
 const providerList = z.array(z.string().min(1));
 const modelRoute = z.strictObject({
@@ -155,6 +98,56 @@ export function checkReferences(file: RoutingFile, source: string): void {
     if (spec.type === 'grounded-sam' && !known.has(spec.grounding))
       throw new RoutingFileError(`${source}: providers.${id}.grounding names provider "${spec.grounding}", which is not defined`);
   if (file.providers[OFFLINE_PROVIDER]) throw new RoutingFileError(`${source}: "${OFFLINE_PROVIDER}" is the built-in offline engine; give your provider another id`);
+}
+
+/** What `effectiveRouting` reads from the server's config: the file and the quick-setup flags. */
+export interface RoutingSources {
+  /** Routing file (YAML or JSON). */
+  routesFile?: string | undefined;
+  /** `--openai-url` etc.: an OpenAI-compatible server. */
+  openai?: { baseUrl: string; model: string; apiKey?: string | undefined } | undefined;
+  /** `--gemini-api-key` etc.: upstream Gemini. */
+  gemini?: { apiKey: string; baseUrl?: string | undefined } | undefined;
+}
+
+const QUICK_OPENAI = 'openai';
+const QUICK_GEMINI = 'gemini';
+
+/**
+ * The routing file, plus what the quick flags add: `--openai-url` puts an OpenAI-compatible
+ * server (id `openai`) and `--gemini-api-key` upstream Gemini (id `gemini`) before the
+ * offline engine for every model the file does not route itself.
+ */
+export function effectiveRouting(cfg: RoutingSources, env: Record<string, string | undefined> = process.env): RoutingFile {
+  const file: RoutingFile = cfg.routesFile ? loadRoutingFile(cfg.routesFile, env) : { providers: {}, models: {} };
+  const quick: Array<[string, ProviderSpec, Capability[]]> = [];
+  if (cfg.openai)
+    quick.push([
+      QUICK_OPENAI,
+      { type: 'openai', baseUrl: cfg.openai.baseUrl, model: cfg.openai.model, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}) },
+      ['answer', 'detect', 'readText', 'classify'],
+    ]);
+  if (cfg.gemini)
+    quick.push([
+      QUICK_GEMINI,
+      { type: 'gemini', apiKey: cfg.gemini.apiKey, ...(cfg.gemini.baseUrl ? { baseUrl: cfg.gemini.baseUrl } : {}) },
+      ['answer', 'detect', 'segment', 'readText', 'classify'],
+    ]);
+  if (quick.length === 0) return file;
+  const providers = { ...file.providers };
+  for (const [id, spec] of quick) {
+    if (providers[id]) throw new Error(`the routing file defines a provider "${id}", which the --${id}-… flags also define; use one or the other`);
+    providers[id] = spec;
+  }
+  const star = { ...file.models['*'] };
+  for (const cap of ['answer', 'detect', 'segment', 'readText', 'classify'] as const) {
+    if (star[cap] ?? star.all) continue;
+    const ids = quick.filter(([, , caps]) => caps.includes(cap)).map(([id]) => id);
+    if (ids.length) star[cap] = [...ids, OFFLINE_PROVIDER];
+  }
+  const routing = { providers, models: { ...file.models, '*': star } };
+  checkReferences(routing, 'the provider flags');
+  return routing;
 }
 
 /** The provider ids that serve `capability` for `modelId`, in order: the model's own route, then `*`, then the offline engine. */

@@ -1,76 +1,52 @@
 /**
- * Builds the providers the routing file defines (and the quick-setup flags add), each from
- * its factory with the dependencies it needs. The only place that knows every provider type.
+ * Builds the providers the routing file defines (engine/routing-file.ts, with what the
+ * quick-setup flags add), each from its factory with the dependencies it needs. With
+ * provider-spec.ts, the only place that knows every provider type.
  */
 import type { Logger } from 'pino';
-import type { ProvidersConfig } from '../config.js';
 import type { FileOpener } from '../seam/files.js';
-import type { Capability, Provider, ProviderDeps } from '../seam/provider.js';
-import { loadRoutingFile, checkReferences, OFFLINE_PROVIDER, type ProviderSpec, type RoutingFile } from '../engine/routing-file.js';
+import type { Provider, ProviderDeps } from '../seam/provider.js';
+import type { ProviderSpec } from './provider-spec.js';
 import { createOpenAiProvider } from './openai/provider.js';
 import { createGeminiProvider } from './gemini/provider.js';
 import { createHubProvider } from './hub/provider.js';
 import { HubModelLoader } from './hub/loader.js';
-import { createGroundedSamProvider, type SegmentBoxes } from './grounded-sam.js';
+import { createGroundedSamProvider, type SegmentBoxes } from './grounded-sam/provider.js';
+
+/** The server settings the providers read (a part of the server config's `providers`). */
+export interface RegistryConfig {
+  /** Default deadline for the first byte and between streamed pieces. */
+  timeoutMs: number;
+  /** Where `ocellus pull` put hub models. */
+  modelsDir: string;
+  /** Most bytes of hub model weights kept loaded at once. */
+  hubMemoryBytes: number;
+}
 
 export interface RegistryDeps {
   logger: Logger;
   files: FileOpener;
+  /** The built-in offline engine; it keeps its own id (`offline`), which routes name. */
   offline: Provider;
   /** SAM on given boxes, when the offline segmenter is loaded (grounded-sam needs it). */
   segmentBoxes: SegmentBoxes | undefined;
   fetch?: typeof fetch;
 }
 
-export interface ProviderSet {
-  routing: RoutingFile;
+/** The parsed routing file, as far as building providers goes: the rest is carried through for the router. */
+export interface ProviderDefinitions {
+  providers: Record<string, ProviderSpec>;
+}
+
+export interface ProviderSet<R extends ProviderDefinitions = ProviderDefinitions> {
+  routing: R;
   providers: Map<string, Provider>;
   close(): Promise<void>;
 }
 
-const QUICK_OPENAI = 'openai';
-const QUICK_GEMINI = 'gemini';
-
-/**
- * The routing file, plus what the quick flags add: `--openai-url` puts an OpenAI-compatible
- * server (id `openai`) and `--gemini-api-key` upstream Gemini (id `gemini`) before the
- * offline engine for every model the file does not route itself.
- */
-export function effectiveRouting(cfg: ProvidersConfig, env: Record<string, string | undefined> = process.env): RoutingFile {
-  const file: RoutingFile = cfg.routesFile ? loadRoutingFile(cfg.routesFile, env) : { providers: {}, models: {} };
-  const quick: Array<[string, ProviderSpec, Capability[]]> = [];
-  if (cfg.openai)
-    quick.push([
-      QUICK_OPENAI,
-      { type: 'openai', baseUrl: cfg.openai.baseUrl, model: cfg.openai.model, ...(cfg.openai.apiKey ? { apiKey: cfg.openai.apiKey } : {}) },
-      ['answer', 'detect', 'readText', 'classify'],
-    ]);
-  if (cfg.gemini)
-    quick.push([
-      QUICK_GEMINI,
-      { type: 'gemini', apiKey: cfg.gemini.apiKey, ...(cfg.gemini.baseUrl ? { baseUrl: cfg.gemini.baseUrl } : {}) },
-      ['answer', 'detect', 'segment', 'readText', 'classify'],
-    ]);
-  if (quick.length === 0) return file;
-  const providers = { ...file.providers };
-  for (const [id, spec] of quick) {
-    if (providers[id]) throw new Error(`the routing file defines a provider "${id}", which the --${id}-… flags also define; use one or the other`);
-    providers[id] = spec;
-  }
-  const star = { ...file.models['*'] };
-  for (const cap of ['answer', 'detect', 'segment', 'readText', 'classify'] as const) {
-    if (star[cap] ?? star.all) continue;
-    const ids = quick.filter(([, , caps]) => caps.includes(cap)).map(([id]) => id);
-    if (ids.length) star[cap] = [...ids, OFFLINE_PROVIDER];
-  }
-  const routing = { providers, models: { ...file.models, '*': star } };
-  checkReferences(routing, 'the provider flags');
-  return routing;
-}
-
-export function createProviders(cfg: ProvidersConfig, routing: RoutingFile, deps: RegistryDeps): ProviderSet {
+export function createProviders<R extends ProviderDefinitions>(cfg: RegistryConfig, routing: R, deps: RegistryDeps): ProviderSet<R> {
   const base: ProviderDeps = { logger: deps.logger, timeoutMs: cfg.timeoutMs, ...(deps.fetch ? { fetch: deps.fetch } : {}) };
-  const providers = new Map<string, Provider>([[OFFLINE_PROVIDER, deps.offline]]);
+  const providers = new Map<string, Provider>([[deps.offline.id, deps.offline]]);
   let loader: HubModelLoader | undefined;
   const restrict = (p: Provider, spec: ProviderSpec): Provider => {
     if (!spec.capabilities) return p;

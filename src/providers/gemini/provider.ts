@@ -7,7 +7,7 @@
  */
 import type { FileOpener, StoredImageFile } from '../../seam/files.js';
 import { CAPABILITIES, type Provider, type ProviderContext, type ProviderDeps } from '../../seam/provider.js';
-import type { GeminiProviderSpec } from '../../engine/routing-file.js';
+import type { GeminiProviderSpec } from './config.js';
 import { providerFetch, sseEvents } from '../provider-fetch.js';
 import { providerFailed } from '../provider-errors.js';
 import { geminiError, UpstreamFileError } from './errors.js';

@@ -5,7 +5,7 @@
  * every field the upstream understands (tools, thinkingConfig, responseSchema, per-part
  * mediaResolution, …) reaches it as the client wrote it.
  */
-import { parseFileRef } from '../../files/service.js';
+import { parseFileRef } from '../../wire/file-ref.js';
 import type { GenerateContentRequest, WireContent, WirePart } from '../../wire/request.js';
 
 export type FileUriKind =

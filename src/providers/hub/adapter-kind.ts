@@ -3,11 +3,10 @@
  * (recorded in the manifest), `ocellus models` and the provider, without loading any runtime.
  */
 import type { Capability } from '../../seam/provider.js';
-import type { HubProviderSpec } from '../../engine/routing-file.js';
+import { ADAPTER_NAMES } from './config.js';
 
-export type AdapterName = NonNullable<HubProviderSpec['adapter']>;
-
-export const ADAPTER_NAMES: readonly AdapterName[] = ['florence2', 'chat-vlm', 'owlv2', 'clip'];
+export { ADAPTER_NAMES };
+export type AdapterName = (typeof ADAPTER_NAMES)[number];
 
 export const ADAPTER_CAPABILITIES: Record<AdapterName, readonly Capability[]> = {
   // Captions, objects (all or by phrase), masks from phrases, text with regions.

@@ -31,7 +31,7 @@ export const manifestSchema = z.object({
   dtype: z.string().min(1),
   /** The ONNX modules pulled (`vision_encoder`, `decoder_model_merged`, …). */
   modules: z.array(z.string()),
-  adapter: z.enum(ADAPTER_NAMES as [AdapterName, ...AdapterName[]]).optional(),
+  adapter: z.enum(ADAPTER_NAMES).optional(),
   /** config.json's model_type, when present. */
   modelType: z.string().optional(),
   endpoint: z.string(),

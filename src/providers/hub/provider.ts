@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { imagesOf } from '../../seam/request.js';
 import type { FoundMask, FoundObject, GroundingQuery, LabelScore, Provider, ProviderContext, ProviderDeps } from '../../seam/provider.js';
-import type { HubProviderSpec } from '../../engine/routing-file.js';
+import type { HubProviderSpec } from './config.js';
 import type { ReadLine } from '../../vision/analysis.js';
 import { ProviderError, providerFailed } from '../provider-errors.js';
 import { ADAPTER_CAPABILITIES, guessAdapter, type AdapterName } from './adapter-kind.js';

@@ -15,7 +15,7 @@
  * prose, a truncated list, `bbox_2d` / `box_2d` / `bbox` keys (the key decides the axis
  * order), one object instead of a list. Malformed entries are dropped, boxes clamped.
  */
-import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
+import type { OpenAiProviderSpec } from './config.js';
 import type { GroundingQuery } from '../../seam/provider.js';
 import type { NormBox } from '../../vision/analysis.js';
 

@@ -12,7 +12,7 @@
 import { imagesOf } from '../../seam/request.js';
 import type { EngineReport } from '../../seam/request.js';
 import type { Capability, FoundObject, GroundingQuery, Provider, ProviderContext, ProviderDeps } from '../../seam/provider.js';
-import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
+import type { OpenAiProviderSpec } from './config.js';
 import { ensureOk, providerFetch, sseEvents, type ProviderResponse } from '../provider-fetch.js';
 import { familyOf, groundingPrompt, groundingSize, parseGroundingAnswer, toNormBox } from './grounding.js';
 import { encodeImage, sendSize } from './images.js';

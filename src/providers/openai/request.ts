@@ -10,7 +10,7 @@
  *    or json_object; text/x.enum → a json_schema of the enum, or a plain instruction.
  */
 import type { InputTurn, OutputFormat } from '../../seam/request.js';
-import type { OpenAiProviderSpec } from '../../engine/routing-file.js';
+import type { OpenAiProviderSpec } from './config.js';
 import type { GenerationConfig } from '../../wire/request.js';
 import type { EncodedImage } from './images.js';
 

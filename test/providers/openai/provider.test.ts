@@ -10,7 +10,7 @@ import { ProviderError } from '../../../src/providers/provider-errors.js';
 import type { EngineReport, InputTurn, OutputFormat } from '../../../src/seam/request.js';
 import { DEFAULT_MODELS } from '../../../src/engine/models.js';
 import type { ProviderContext } from '../../../src/seam/provider.js';
-import type { OpenAiProviderSpec } from '../../../src/engine/routing-file.js';
+import type { OpenAiProviderSpec } from '../../../src/providers/openai/config.js';
 import { decodeImage, type DecodedImage } from '../../../src/media/decode.js';
 import type { GenerationConfig } from '../../../src/wire/request.js';
 import { closedPort, startMockOpenAi, type MockObject, type MockOpenAi } from './mock-server.js';

@@ -4,11 +4,11 @@
  * SAM turns each box into a mask. The grounding provider is any provider with `detect`:
  * Florence-2 or OWLv2 in process, a Qwen-VL server, upstream Gemini is not (it answers whole).
  */
-import type { DecodedImage } from '../media/decode.js';
-import type { ObjectMask, NormBox } from '../vision/analysis.js';
-import type { GroundedSamProviderSpec } from '../engine/routing-file.js';
-import type { FoundMask, Provider } from '../seam/provider.js';
-import { imagesOf } from '../seam/request.js';
+import type { DecodedImage } from '../../media/decode.js';
+import type { ObjectMask, NormBox } from '../../vision/analysis.js';
+import type { FoundMask, Provider } from '../../seam/provider.js';
+import { imagesOf } from '../../seam/request.js';
+import type { GroundedSamProviderSpec } from './config.js';
 
 /** Masks for given boxes on one image: the offline SAM, through the vision pool. */
 export type SegmentBoxes = (image: DecodedImage, boxes: Array<{ box: NormBox; label: string }>, signal: AbortSignal) => Promise<ObjectMask[]>;
