@@ -1,16 +1,19 @@
 /**
  * The quality evaluation of the offline engine on real photos (Debian's darknet samples)
- * and rendered text, through the same code the server runs (VisionEngine → analyser →
+ * and rendered text, through the same code the server runs (router → offline provider → analyser →
  * models), in-process. Used by `npm run eval` (which writes docs/quality.md) and by the
  * floor tests (test/eval), which fail when a number drops below its floor.
  */
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { knownLabels, labelName } from '../src/engine/compose/labels.js';
-import type { EngineRequest, InputPart } from '../src/engine/engine.js';
+import type { EngineRequest, InputPart } from '../src/seam/request.js';
 import { createModelCatalog } from '../src/engine/models.js';
 import { planTasks } from '../src/engine/planner.js';
-import { VisionEngine } from '../src/engine/vision-engine.js';
+import { OfflineVision } from '../src/engine/offline/vision.js';
+import { createOfflineProvider, type InstalledModels } from '../src/engine/offline/provider.js';
+import { RoutingEngine } from '../src/engine/router.js';
+import { pino } from 'pino';
 import { decodeImage, type DecodedImage } from '../src/media/decode.js';
 import { analyseImage } from '../src/vision/analyser.js';
 import { loadCapabilities, type LoadedCapabilities } from '../src/vision/capabilities.js';
@@ -75,7 +78,7 @@ export const loadTruth = (): Truth => JSON.parse(readFileSync(new URL('../test/v
 
 const model = createModelCatalog().find('gemini-2.5-flash')!;
 
-async function ask(engine: VisionEngine, image: DecodedImage, prompt: string): Promise<string> {
+async function ask(engine: RoutingEngine, image: DecodedImage, prompt: string): Promise<string> {
   const parts: InputPart[] = [{ kind: 'image', label: 'eval', image }, { kind: 'text', text: prompt }];
   const wire = { contents: [{ role: 'user', parts: [{ text: prompt }] }] };
   const request: EngineRequest = { model, project: 'eval', wire, turns: [{ role: 'user', parts }], output: { mimeType: 'text/plain' }, signal: new AbortController().signal };
@@ -113,11 +116,11 @@ export async function renderText(sample: (typeof TEXT_SAMPLES)[number]): Promise
 export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void = () => {}): Promise<EvalResult> {
   const detector = opts.detector ?? DEFAULT_DETECTOR;
   const caps: LoadedCapabilities = loadCapabilities({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: opts.ocr ?? true, safety: false, people: false });
-  const engine = new VisionEngine({
-    analyse: (img, needs) => analyseImage(caps, img, needs),
-    vocabulary,
-    capabilities: { detect: true, segment: opts.masks ?? true, ocr: opts.ocr ?? true },
-  });
+  const installed: InstalledModels = { detect: true, segment: opts.masks ?? true, ocr: opts.ocr ?? true };
+  const vision = new OfflineVision({ runModels: (img, needs) => analyseImage(caps, img, needs), installed });
+  // Questions go through the router, as on the server: it plans once and hands the plan to the offline provider.
+  const offline = createOfflineProvider(vision, installed);
+  const engine = new RoutingEngine({ providers: new Map([[offline.id, offline]]), routing: { providers: {}, models: {} }, vocabulary, logger: pino({ level: 'silent' }) });
   const truth = loadTruth();
   const names = Object.fromEntries(knownLabels().map((l) => [l, [labelName(l, 'en', 1), labelName(l, 'en', 2)]]));
   const photos: PhotoResult[] = [];
@@ -127,7 +130,7 @@ export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void 
       const gt = truth.images[photo] ?? [];
       const image = await decodeImage(readFileSync(fixturePath(photo)), { partLabel: photo, maxPixels: 1e8 });
       const plan = planTasks('Detect all of the prominent items in the image.', { imageCount: 1, jsonRequested: true, vocabulary });
-      const facts = await engine.look([image], plan, '');
+      const facts = await vision.look([image], plan, '');
       const objects = facts.images[0]!.objects;
       const m = matchDetections(objects, gt);
       const result: PhotoResult = { photo, tp: m.truePositives, fp: m.falsePositives, fn: m.falseNegatives, wrongLabels: m.wrongLabels };

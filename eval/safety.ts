@@ -9,11 +9,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { decodeImage } from '../src/media/decode.js';
-import { shrink } from '../src/engine/vision-engine.js';
+import { shrink } from '../src/engine/offline/shrink.js';
 import { NsfwClassifier, rateImage, isBlocked, PROBABILITY_BOUNDS, type HarmProbability, type NsfwScores } from '../src/vision/safety/index.js';
 import { fetchedBenignPhotos, type BenignPhoto, type BenignTag } from '../test/support/benign-photos.js';
 
-/** The side the engine shrinks an image to before rating it (src/engine/vision-engine.ts). */
+/** The side the engine shrinks an image to before rating it (src/engine/offline/vision.ts). */
 const RATING_SIDE = 448;
 
 export interface RatedPhoto {

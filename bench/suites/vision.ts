@@ -13,7 +13,7 @@ import path from 'node:path';
 import { composeAnswer } from '../../src/engine/compose/answer.js';
 import { renderAnswer } from '../../src/engine/compose/render.js';
 import { planTasks } from '../../src/engine/planner.js';
-import { VisionEngine } from '../../src/engine/vision-engine.js';
+import { OfflineVision } from '../../src/engine/offline/vision.js';
 import { decodeImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
 import { loadCapabilities } from '../../src/vision/capabilities.js';
@@ -73,7 +73,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const boxes = objects.map((x) => x.box);
   const embedding = await sam.encode(img);
   const caps = loadCapabilities({ detector: DEFAULT_DETECTOR, segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false });
-  const engine = new VisionEngine({ analyse: (i, n) => analyseImage(caps, i, n), vocabulary, capabilities: { detect: true, segment: false, ocr: false } });
+  const engine = new OfflineVision({ runModels: (i, n) => analyseImage(caps, i, n), installed: { detect: true, segment: false, ocr: false } });
   const plan = planTasks('Caption this image.', { imageCount: 1, jsonRequested: false, vocabulary });
   const facts = await engine.look([img], plan, 'Caption this image.');
 

@@ -1,24 +1,25 @@
 /**
- * The router: plans what the prompt asks (the same planner the offline engine uses), finds
- * the capability it needs, and tries the providers the routing file lists for the model and
- * capability, in order. A provider that fails or times out before its first piece hands the
- * request to the next; once a piece has been sent, the answer belongs to that provider and a
- * failure goes out as a mid-stream error. Typed results (boxes, masks, text, scores) are
- * rendered here the way Gemini writes them, whichever model produced them.
+ * The one engine on the request path: it plans what the prompt asks once, finds the
+ * capability the plan needs, and tries the providers the routing file lists for the model and
+ * capability, in order, handing each the plan (`ProviderContext.plan`); the offline engine is
+ * one of those providers and answers from that plan. A provider that fails or times out
+ * before its first piece hands the request to the next; once a piece has been sent, the
+ * answer belongs to that provider and a failure goes out as a mid-stream error. Typed results
+ * (boxes, masks, text, scores) are written by engine/compose/ the way Gemini writes them,
+ * whichever model produced them.
  */
 import type { Logger } from 'pino';
 import { ApiError, failedPrecondition } from '../errors.js';
 import { ProviderError } from '../providers/provider-errors.js';
-import { toBox2d, type Answer } from './compose/answer.js';
+import type { Answer } from './compose/answer.js';
+import { boxAnswer, classAnswer, textAnswer } from './compose/provider-results.js';
 import { renderAnswer } from './compose/render.js';
 import { imagesOf, promptOf, type Engine, type EngineRequest } from '../seam/request.js';
 import { planTasks, targetPhrase, type Plan, type Vocabulary } from './planner.js';
-import { capabilityOf, type Capability, type FoundMask, type FoundObject, type LabelScore, type Provider, type ProviderContext } from '../seam/provider.js';
+import { CAPABILITIES, capabilityOf, type Capability, type Provider, type ProviderContext } from '../seam/provider.js';
 import { routeFor, type RoutingFile } from './routing-file.js';
 import type { DecodedImage } from '../media/decode.js';
 import type { SafetyRating } from '../vision/analysis.js';
-import type { ReadLine } from '../vision/analysis.js';
-import type { Lang } from './language.js';
 
 export interface RouterDeps {
   providers: ReadonlyMap<string, Provider>;
@@ -45,7 +46,7 @@ export class RoutingEngine implements Engine {
 
   /** The providers that would serve each capability of `modelId`, for models.list and errors. */
   routesOf(modelId: string): CapabilityRoute[] {
-    return (['answer', 'detect', 'segment', 'readText', 'classify'] as const).map((capability) => ({
+    return CAPABILITIES.map((capability) => ({
       capability,
       providers: this.usable(modelId, capability).map((p) => p.id),
     }));
@@ -160,37 +161,4 @@ function groundingQuery(plan: Plan, prompt: string): { phrase: string; all: bool
   const task = plan.task;
   const all = (task.kind === 'detect' || task.kind === 'segment') && task.targets.all;
   return { phrase: all ? '' : targetPhrase(prompt), all };
-}
-
-function boxAnswer(found: Array<FoundObject | FoundMask>, many: boolean): Answer {
-  const data = found.map((o) => ({
-    box_2d: toBox2d(o.box),
-    ...('png' in o ? { mask: o.png } : {}),
-    label: o.label,
-    ...(many ? { image: o.image + 1 } : {}),
-  }));
-  return { sentences: [], data, dataIsAnswer: true };
-}
-
-function textAnswer(perImage: Array<ReadLine[] | string>, lang: Lang): Answer {
-  const texts = perImage.map((t) => (typeof t === 'string' ? t : t.map((l) => l.text).join('\n')).trim());
-  const none = lang === 'en' ? 'No text was found.' : lang === 'zh-Hans' ? '没有找到文字。' : '沒有找到文字。';
-  const body =
-    texts.length === 1
-      ? texts[0] || none
-      : texts.map((t, i) => `${lang === 'en' ? `Image ${i + 1}` : `圖片 ${i + 1}`}:\n${t || none}`).join('\n\n');
-  return { sentences: [body], data: { text: texts.length === 1 ? texts[0] : texts } };
-}
-
-function classAnswer(perImage: LabelScore[][], lang: Lang): Answer {
-  const best = perImage.map((scores) => scores.slice().sort((a, b) => b.score - a.score)[0]);
-  const sentence = (l: LabelScore | undefined, i: number) => {
-    const prefix = perImage.length > 1 ? (lang === 'en' ? `Image ${i + 1}: ` : `圖片 ${i + 1}:`) : '';
-    if (!l) return prefix + (lang === 'en' ? 'No label fits.' : '沒有合適的標籤。');
-    return prefix + (lang === 'en' ? `It is ${/^[aeiou]/i.test(l.label) ? 'an' : 'a'} ${l.label}.` : `這是${l.label}。`);
-  };
-  return {
-    sentences: best.map(sentence),
-    data: perImage.length === 1 ? (perImage[0] ?? []) : perImage,
-  };
 }

@@ -16,6 +16,7 @@ import type { NormBox, ReadLine } from '../vision/analysis.js';
 
 export type Capability = 'answer' | 'detect' | 'segment' | 'readText' | 'classify';
 
+/** Every capability, in the order models.list and messages name them: the one list the rest reads. */
 export const CAPABILITIES: readonly Capability[] = ['answer', 'detect', 'segment', 'readText', 'classify'];
 
 /** Which capability a planned task needs. Counting, "where", colours and people are answers. */

@@ -9,9 +9,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../seam/request.js';
-import { MeasurementEngine } from '../engine/measurement-engine.js';
-import { VisionEngine, shrink } from '../engine/vision-engine.js';
-import { createOfflineProvider } from '../engine/offline-provider.js';
+import { MeasurementsOnly } from '../engine/offline/measurements-only.js';
+import { OfflineVision } from '../engine/offline/vision.js';
+import { shrink } from '../engine/offline/shrink.js';
+import { createOfflineProvider, type InstalledModels, type OfflineAnswerer } from '../engine/offline/provider.js';
 import { RoutingEngine } from '../engine/router.js';
 import { createProviders } from '../providers/registry.js';
 import { effectiveRouting, OFFLINE_PROVIDER } from '../engine/routing-file.js';
@@ -97,22 +98,16 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           queueTimeoutMs: vision.queueTimeoutMs,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
         });
-  const offlineEngine: Engine =
+  // A replacement engine (tests) stands in for the offline models and claims all of them.
+  const installed: InstalledModels | undefined = opts.engine
+    ? { detect: true, segment: true, ocr: true }
+    : pool
+      ? { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr, safety: vision.safety, people: vision.people }
+      : undefined;
+  const offlineEngine: OfflineAnswerer =
     opts.engine ??
-    (pool
-      ? new VisionEngine({
-          analyse: (image, needs, signal) => pool.analyse(image, needs, signal),
-          vocabulary,
-          capabilities: { detect: vision.detector !== null, segment: vision.segment, ocr: vision.ocr, safety: vision.safety, people: vision.people },
-        })
-      : new MeasurementEngine());
-  const hasModels = opts.engine ? true : pool !== undefined;
-  const offline = createOfflineProvider(offlineEngine, {
-    models: hasModels,
-    detect: hasModels && (opts.engine !== undefined || vision.detector !== null),
-    segment: hasModels && (opts.engine !== undefined || vision.segment),
-    ocr: hasModels && (opts.engine !== undefined || vision.ocr),
-  });
+    (pool && installed ? new OfflineVision({ runModels: (image, needs, signal) => pool.analyse(image, needs, signal), installed }) : new MeasurementsOnly());
+  const offline = createOfflineProvider(offlineEngine, installed);
   // SAM over boxes from elsewhere (grounded-sam), at the size the offline models work at.
   const segmentBoxes: SegmentBoxes | undefined =
     pool && vision.segment
