@@ -97,6 +97,22 @@ export interface ProvidersConfig {
   timeoutMs: number;
 }
 
+/** Running it in production: metrics, tracing, shutdown, stored keys. */
+export interface OpsConfig {
+  /** Serve /metrics on this port instead of the API port (undefined: on the API port). */
+  metricsPort: number | undefined;
+  /** Address the metrics port binds. */
+  metricsHost: string;
+  /** After SIGTERM, how long in-flight requests and streams may run before connections are cut. */
+  shutdownGraceMs: number;
+  /** OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT); tracing is off when unset. */
+  otlpEndpoint: string | undefined;
+  /** service.name of the spans (OTEL_SERVICE_NAME). */
+  serviceName: string;
+  /** Whether keys made with `ocellus keys create` are accepted (the key store in the data dir). */
+  storedKeys: boolean;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -111,6 +127,7 @@ export interface Config {
   access: AccessConfig;
   vision: VisionConfig;
   providers: ProvidersConfig;
+  ops: OpsConfig;
 }
 
 /** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
@@ -156,6 +173,10 @@ export interface ConfigFlags {
   corsOrigins?: string[];
   trustProxy?: boolean;
   minFreeDiskMb?: string | number;
+  metricsPort?: string | number;
+  metricsHost?: string;
+  shutdownGraceSeconds?: string | number;
+  storedKeys?: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -215,6 +236,12 @@ const schema = z.object({
   ),
   trustProxy: z.boolean(),
   minFreeDiskMb: z.coerce.number({ error: 'min free disk MB must be a number' }).min(0, 'min free disk MB must not be negative'),
+  metricsPort: z.coerce.number({ error: 'metrics port must be a number' }).int().min(0).max(65535).optional(),
+  metricsHost: z.string().min(1),
+  shutdownGraceSeconds: z.coerce.number({ error: 'shutdown grace seconds must be a number' }).min(0, 'shutdown grace seconds must not be negative'),
+  otlpEndpoint: z.url({ error: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an absolute http(s) URL' }).optional(),
+  serviceName: z.string().min(1),
+  storedKeys: z.boolean(),
 });
 
 const bool = (v: string | undefined): boolean | undefined =>
@@ -279,6 +306,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     corsOrigins: (listFlag(flags.corsOrigins) ?? splitList(env.OCELLUS_CORS_ORIGINS) ?? []).map((o) => o.replace(/\/+$/, '')),
     trustProxy: flags.trustProxy ?? bool(env.OCELLUS_TRUST_PROXY) ?? false,
     minFreeDiskMb: pick(flags.minFreeDiskMb, 'OCELLUS_MIN_FREE_DISK_MB', 256),
+    metricsPort: flags.metricsPort ?? (env.OCELLUS_METRICS_PORT || undefined),
+    metricsHost: pick(flags.metricsHost, 'OCELLUS_METRICS_HOST', '127.0.0.1'),
+    shutdownGraceSeconds: pick(flags.shutdownGraceSeconds, 'OCELLUS_SHUTDOWN_GRACE_SECONDS', 30),
+    // The standard OpenTelemetry variables, so the usual operator setup works unchanged.
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    serviceName: env.OTEL_SERVICE_NAME || 'ocellus',
+    storedKeys: flags.storedKeys ?? bool(env.OCELLUS_STORED_KEYS) ?? true,
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -337,6 +371,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       modelsDir: path.resolve(c.modelsDir),
       hubMemoryBytes: c.hubMemoryMb * MiB,
       timeoutMs: c.providerTimeoutMs,
+    },
+    ops: {
+      metricsPort: c.metricsPort,
+      metricsHost: c.metricsHost,
+      shutdownGraceMs: Math.round(c.shutdownGraceSeconds * 1000),
+      otlpEndpoint: c.otlpEndpoint?.replace(/\/+$/, ''),
+      serviceName: c.serviceName,
+      storedKeys: c.storedKeys,
     },
   };
 }

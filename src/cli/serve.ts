@@ -56,16 +56,26 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--cors-origins <origins>', 'browser origins allowed besides the server\'s own, comma list or repeated; * for any (OCELLUS_CORS_ORIGINS)').argParser(collect))
     .addOption(new Option('--trust-proxy', 'honour X-Forwarded-Host/-Proto/-Prefix/-For from a reverse proxy (OCELLUS_TRUST_PROXY=1)'))
     .addOption(new Option('--min-free-disk-mb <n>', 'refuse upload bytes (503) below this much free disk (OCELLUS_MIN_FREE_DISK_MB, default 256)'))
+    .addOption(new Option('--metrics-port <n>', 'serve GET /metrics on this port instead of the API port (OCELLUS_METRICS_PORT)'))
+    .addOption(new Option('--metrics-host <addr>', 'address the metrics port binds (OCELLUS_METRICS_HOST, default 127.0.0.1)'))
+    .addOption(new Option('--shutdown-grace-seconds <s>', 'after SIGTERM, how long in-flight requests and streams may finish (OCELLUS_SHUTDOWN_GRACE_SECONDS, default 30)'))
+    .addOption(new Option('--no-stored-keys', 'accept only --api-key keys, not those made with `ocellus keys create` (OCELLUS_STORED_KEYS=0)'))
     .action(async (_flags: ConfigFlags, command: Command) => {
       const flags = typedFlags<ConfigFlags>(command);
       const config = loadConfig(flags);
       checkModelsInstalled(config);
       const server = await createServer(config);
       const address = await server.listen();
-      server.app.log.info({ address, dataDir: config.dataDir }, `Ocellus listening on ${address}`);
+      server.app.log.info({ address, dataDir: config.dataDir, metrics: server.metricsUrl() ?? `${address}/metrics` }, `Ocellus listening on ${address}`);
       const shutdown = (signal: string) => {
-        server.app.log.info({ signal }, 'shutting down: finishing in-flight requests');
-        void server.close().then(() => process.exit(0));
+        server.app.log.info({ signal, graceMs: config.ops.shutdownGraceMs }, 'shutting down: refusing new connections, finishing in-flight requests');
+        void server.shutdown(config.ops.shutdownGraceMs).then(
+          () => process.exit(0),
+          (err: unknown) => {
+            server.app.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));

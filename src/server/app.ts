@@ -17,6 +17,9 @@ import { ApiError, internal, invalidArgument, notFound } from '../errors.js';
 import { publicBaseUrl } from './public-url.js';
 import { clientErrorHandler, connectRefused, expectationFailed, frameworkErrorHandler } from './framework-errors.js';
 import { parseQueryFirstWins } from './query.js';
+import type { Readiness } from './health.js';
+import type { Metrics } from '../metrics/registry.js';
+import { registerHttpMetrics } from '../metrics/http.js';
 
 export const API_VERSIONS = ['v1beta', 'v1', 'v1alpha'] as const;
 
@@ -50,6 +53,12 @@ export interface AppOptions {
   health?: () => Record<string, unknown>;
   /** Called when the server closes (stop sweepers, close stores). */
   onClose?: () => Promise<void> | void;
+  /** /readyz: models warm, dependencies reachable, not draining. */
+  readiness?: Readiness;
+  /** Request metrics for every route, and GET /metrics unless they are served on their own port. */
+  metrics?: { registry: Metrics; modelId: (name: string) => string | undefined; route: boolean };
+  /** Request spans (tracing/setup.ts); runs before any hook or route is added. */
+  instrument?: (app: FastifyInstance) => Promise<void>;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -81,6 +90,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler: clientErrorHandler(opts.logger),
   });
+  await opts.instrument?.(app);
   app.server.on('checkExpectation', expectationFailed);
   app.server.on('connect', connectRefused);
   app.server.maxConnections = config.http.maxConnections;
@@ -90,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     lastDropLog = Date.now();
     app.log.warn({ maxConnections: config.http.maxConnections }, 'connection limit reached: refusing new connections');
   });
+  if (opts.metrics) registerHttpMetrics(app, opts.metrics.registry, { modelId: opts.metrics.modelId });
   const watchdog = new BodyWatchdog({
     checkEveryMs: Math.max(25, Math.min(1000, Math.floor(config.http.bodyIdleTimeoutMs / 4))),
   });
@@ -215,6 +226,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   }
 
   app.get('/healthz', { config: { skipAuth: true } }, async () => ({ status: 'ok', ...opts.health?.() }));
+  const readiness = opts.readiness;
+  if (readiness)
+    app.get('/readyz', { config: { skipAuth: true } }, async (_req, reply) => {
+      const report = await readiness.report();
+      return reply.code(report.ready ? 200 : 503).send({ status: report.ready ? 'ready' : 'not ready', ...report });
+    });
+  // Like /healthz, no API key: scrapers and probes carry none, and the numbers name no key
+  // or file. The Host/Origin check above still applies; --metrics-port keeps them off the
+  // public port altogether.
+  const metrics = opts.metrics;
+  if (metrics?.route)
+    app.get('/metrics', { config: { skipAuth: true } }, async (_req, reply) => {
+      const { contentType, body } = await metrics.registry.render();
+      return reply.type(contentType).send(body);
+    });
   for (const routes of opts.rootRoutes ?? []) await app.register(async (scope) => routes(scope));
 
   if (opts.onClose) app.addHook('onClose', async () => opts.onClose?.());

@@ -35,6 +35,15 @@ import { watchLoopDelay } from './loop-delay.js';
 import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
 import { createGenerateRoutes } from './routes/generate.js';
+import { access, constants as fsConstants } from 'node:fs/promises';
+import { createMetrics, type Metrics } from '../metrics/registry.js';
+import { instrumentGenerate } from '../metrics/generate.js';
+import { instrumentProviders } from '../metrics/providers.js';
+import { instrumentStore } from '../metrics/store.js';
+import { observePool, stageModels } from '../metrics/vision.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
+import { openTracing } from '../tracing/setup.js';
+import { createReadiness, type Readiness } from './health.js';
 import { createModelRoutes } from './routes/models.js';
 import { createUploadRoutes } from './routes/upload.js';
 import { createPlaygroundRoutes } from './routes/playground.js';
@@ -55,10 +64,24 @@ export interface OcellusServer {
   /** Listens on config.host:config.port; resolves to the bound base URL. */
   listen(): Promise<string>;
   close(): Promise<void>;
+  /** /readyz's state; `startDraining` turns it to 503. */
+  readiness: Readiness;
+  metrics: Metrics;
+  /** Where --metrics-port serves /metrics, once listening (undefined: on the API port). */
+  metricsUrl(): string | undefined;
+  /**
+   * SIGTERM: not ready, stop accepting, let in-flight requests and streams finish for up to
+   * `graceMs`, then cut what is left and close. Resolves when closed.
+   */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 export async function createServer(config: Config, opts: ServerOptions = {}): Promise<OcellusServer> {
-  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const tracing = await openTracing({ endpoint: config.ops.otlpEndpoint, serviceName: config.ops.serviceName });
+  const { spans } = tracing;
+  // Trace and span ids in every log line written inside a traced request.
+  const logger = opts.logger ?? pino({ level: config.logLevel, ...(spans.enabled ? { mixin: () => spans.activeIds() ?? {} } : {}) });
+  const metrics = createMetrics();
   quietNativeLibraries();
   mkdirSync(config.dataDir, { recursive: true });
 
@@ -78,8 +101,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const meta = openSqliteFileTables(config.dataDir);
   const blobs = new FsBlobStore(path.join(config.dataDir));
   const files = createFilesService({
-    blobs,
-    meta,
+    blobs: instrumentStore(blobs, 'blobs', metrics, spans),
+    meta: instrumentStore(meta, 'metadata', metrics, spans),
     limits: config.limits,
     logger,
     disk: createDiskGuard({ dir: config.dataDir, minFreeBytes: config.limits.minFreeDiskBytes }),
@@ -115,7 +138,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       : undefined;
   const providerSet = createProviders(config.providers, routing, { logger, files, offline, segmentBoxes });
   const router = new RoutingEngine({
-    providers: providerSet.providers,
+    providers: instrumentProviders(providerSet.providers, metrics, spans),
     routing: providerSet.routing,
     vocabulary,
     logger,
@@ -123,6 +146,15 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   });
   const engine: Engine = router;
   let ready = !pool;
+  if (pool) {
+    observePool(pool, stageModels(vision.detector), metrics, spans);
+    metrics.watchPool(() => pool.stats());
+  }
+  const readiness = createReadiness([
+    { name: 'models', check: () => (ready ? undefined : 'the vision models are loading') },
+    { name: 'metadata', check: async () => void (await meta.usedBytes('readyz', Date.now())) },
+    { name: 'store', check: () => access(config.dataDir, fsConstants.W_OK) },
+  ]);
   const generate = createGenerateService({
     models,
     engine,
@@ -137,9 +169,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const app = await buildApp({
     config,
     logger,
-    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(generate, { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
+    readiness,
+    metrics: { registry: metrics, modelId: (name) => models.find(name)?.id, route: config.ops.metricsPort === undefined },
+    instrument: (a) => tracing.instrument(a),
     health: () => ({
       engine: offlineEngine.name,
       providers: [...providerSet.providers.keys()],
@@ -157,6 +192,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   });
   files.startSweeper();
 
+  let metricsServer: MetricsServer | undefined;
+  const close = async () => {
+    await app.close();
+    await metricsServer?.close();
+    await tracing.close();
+  };
   return {
     app,
     config,
@@ -173,12 +214,31 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       for (const p of providerSet.providers.values())
         p.warm?.().catch((err: unknown) => logger.warn({ provider: p.id, err: (err as Error).message }, 'provider is not ready'));
       const address = await app.listen({ port: config.port, host: config.host });
+      if (config.ops.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics, config.ops.metricsHost, config.ops.metricsPort);
       if (config.apiKeys.length === 0)
         logger.warn('no API keys configured: the server is open to anyone who can reach it (local use); set --api-key or OCELLUS_API_KEYS to enforce keys');
       else logger.info({ keys: config.apiKeys.length }, 'API keys enforced');
       return address;
     },
-    close: () => app.close(),
+    close,
+    readiness,
+    metrics,
+    metricsUrl: () => metricsServer?.url,
+    async shutdown(graceMs) {
+      readiness.startDraining();
+      // app.close() stops accepting at once, answers new requests on kept-alive connections
+      // with 503, closes idle connections and waits for the in-flight ones (streams included).
+      const closing = close();
+      const grace = setTimeout(() => {
+        logger.warn({ graceMs }, 'shutdown grace period over: closing the connections still open');
+        app.server.closeAllConnections();
+      }, graceMs);
+      try {
+        await closing;
+      } finally {
+        clearTimeout(grace);
+      }
+    },
   };
 }
 
