@@ -9,7 +9,7 @@
  * whichever model produced them.
  */
 import type { Logger } from 'pino';
-import { ApiError, failedPrecondition } from '../errors.js';
+import { ApiError, apiError, failedPrecondition } from '../errors.js';
 import { ProviderError } from '../providers/provider-errors.js';
 import type { Answer } from './compose/answer.js';
 import { boxAnswer, classAnswer, textAnswer } from './compose/provider-results.js';
@@ -115,7 +115,7 @@ export class RoutingEngine implements Engine {
       case 'answer':
         break;
     }
-    if (!p.generate) throw new ApiError(500, 'INTERNAL', `Provider "${p.id}" lists ${ctx.capability} but cannot serve it.`);
+    if (!p.generate) throw apiError('OCL_ERR_PROVIDER_MISCONFIGURED', `Provider "${p.id}" lists ${ctx.capability} but cannot serve it.`);
     yield* p.generate(ctx);
   }
 

@@ -1,10 +1,12 @@
 /**
- * The one error the media layer throws for a bad image. The server maps it to
- * 400 INVALID_ARGUMENT and passes the message through unchanged, so messages are written
- * for the API caller: they name the part (`contents[0].parts[1].inlineData`) and say what
- * is wrong in plain words. `reason` lets callers that do not answer HTTP (the Files API
- * marking a file FAILED, tests) branch without parsing the message.
+ * The one error the media layer throws for a bad image: an ApiError whose catalogue code
+ * (OCL_ERR_IMAGE_*, errors.ts) follows its reason, answered as 400 INVALID_ARGUMENT with a
+ * BadRequest detail. Messages are written for the API caller: they name the part
+ * (`contents[0].parts[1].inlineData`) and say what is wrong in plain words. `reason` lets
+ * callers that do not answer HTTP (the Files API marking a file FAILED, tests) branch
+ * without parsing the message.
  */
+import { ApiError, badRequestDetail, type ErrorCode } from '../errors.js';
 
 export type MediaErrorReason =
   /** No bytes at all. */
@@ -18,7 +20,15 @@ export type MediaErrorReason =
   /** The header declares more pixels than the configured limit (decompression bomb guard). */
   | 'too-many-pixels';
 
-export class MediaError extends Error {
+const CODES: Record<MediaErrorReason, ErrorCode> = {
+  empty: 'OCL_ERR_IMAGE_EMPTY',
+  unsupported: 'OCL_ERR_IMAGE_UNSUPPORTED',
+  'mime-mismatch': 'OCL_ERR_IMAGE_MIME_MISMATCH',
+  corrupt: 'OCL_ERR_IMAGE_CORRUPT',
+  'too-many-pixels': 'OCL_ERR_IMAGE_TOO_MANY_PIXELS',
+};
+
+export class MediaError extends ApiError {
   /** The message without the part label, kept so the error can be re-addressed (`forPart`). */
   readonly problem: string;
 
@@ -26,8 +36,9 @@ export class MediaError extends Error {
     message: string,
     readonly reason: MediaErrorReason = 'corrupt',
     problem?: string,
+    cause?: unknown,
   ) {
-    super(message);
+    super(CODES[reason], message, { details: [badRequestDetail(message)], cause });
     this.name = 'MediaError';
     this.problem = problem ?? message;
   }

@@ -1,71 +1,52 @@
 /**
- * Provider failures as Gemini statuses, in one place, so every backend fails the same way:
+ * Provider failures as catalogue codes (OCL_ERR_PROVIDER_*, see errors.ts), in one place, so
+ * every provider fails the same way:
  * unreachable → 503 UNAVAILABLE with Retry-After, upstream 429 → 429 RESOURCE_EXHAUSTED,
  * too slow → 504 DEADLINE_EXCEEDED, an upstream 4xx → 400 naming the provider. Never a
  * hang, never a 500 with a stack.
  */
-import { ApiError, type CanonicalStatus } from '../errors.js';
+import { ApiError, retryInfo, type ErrorCode } from '../errors.js';
 
 /** Marks errors the router may answer by trying the next provider. */
 export class ProviderError extends ApiError {
   constructor(
-    httpStatus: number,
-    status: CanonicalStatus,
+    code: ErrorCode,
     message: string,
     readonly provider: string,
     /** Whether another provider might succeed where this one failed. */
     readonly retryable: boolean,
-    headers: Record<string, string> = {},
-    details: unknown[] = [],
+    opts: { headers?: Record<string, string>; details?: unknown[]; cause?: unknown } = {},
   ) {
-    super(httpStatus, status, message, details, headers);
+    super(code, message, opts);
     this.name = 'ProviderError';
   }
 }
 
-const retryInfo = (seconds: number) => [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${seconds}s` }];
+const retryAfter = (seconds: number | undefined) =>
+  seconds === undefined ? {} : { headers: { 'Retry-After': String(seconds) }, details: retryInfo(seconds) };
 
 export const providerUnreachable = (provider: string, where: string, cause: string, retryAfterSeconds = 5): ProviderError =>
   new ProviderError(
-    503,
-    'UNAVAILABLE',
+    'OCL_ERR_PROVIDER_UNREACHABLE',
     `The model provider "${provider}" at ${where} is unreachable (${cause}). Start it, or route this model elsewhere in the routing file.`,
     provider,
     true,
-    { 'Retry-After': String(retryAfterSeconds) },
-    retryInfo(retryAfterSeconds),
+    retryAfter(retryAfterSeconds),
   );
 
 export const providerTimedOut = (provider: string, ms: number): ProviderError =>
-  new ProviderError(504, 'DEADLINE_EXCEEDED', `The model provider "${provider}" did not answer within ${ms} ms.`, provider, true);
+  new ProviderError('OCL_ERR_PROVIDER_TIMEOUT', `The model provider "${provider}" did not answer within ${ms} ms.`, provider, true);
 
 export const providerRateLimited = (provider: string, message: string, retryAfterSeconds?: number): ProviderError =>
-  new ProviderError(
-    429,
-    'RESOURCE_EXHAUSTED',
-    `The model provider "${provider}" is rate limited: ${message}`,
-    provider,
-    true,
-    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
-    retryAfterSeconds === undefined ? [] : retryInfo(retryAfterSeconds),
-  );
+  new ProviderError('OCL_ERR_PROVIDER_RATE_LIMITED', `The model provider "${provider}" is rate limited: ${message}`, provider, true, retryAfter(retryAfterSeconds));
 
 export const providerFailed = (provider: string, message: string, retryAfterSeconds = 1): ProviderError =>
-  new ProviderError(
-    503,
-    'UNAVAILABLE',
-    `The model provider "${provider}" failed: ${message}`,
-    provider,
-    true,
-    { 'Retry-After': String(retryAfterSeconds) },
-    retryInfo(retryAfterSeconds),
-  );
+  new ProviderError('OCL_ERR_PROVIDER_FAILED', `The model provider "${provider}" failed: ${message}`, provider, true, retryAfter(retryAfterSeconds));
 
 /** The provider refused the request itself (4xx other than 429): another provider would likely refuse too. */
 export const providerRejected = (provider: string, httpStatus: number, message: string): ProviderError =>
   new ProviderError(
-    400,
-    httpStatus === 403 || httpStatus === 401 ? 'FAILED_PRECONDITION' : 'INVALID_ARGUMENT',
+    httpStatus === 403 || httpStatus === 401 ? 'OCL_ERR_PROVIDER_FORBIDDEN' : 'OCL_ERR_PROVIDER_REJECTED',
     `The model provider "${provider}" rejected the request (HTTP ${httpStatus}): ${message}`,
     provider,
     false,
@@ -78,12 +59,19 @@ export const providerRejected = (provider: string, httpStatus: number, message: 
  */
 export const providerKeyRefused = (provider: string, httpStatus: number, message: string): ProviderError =>
   new ProviderError(
-    503,
-    'UNAVAILABLE',
+    'OCL_ERR_PROVIDER_KEY_REFUSED',
     `The model provider "${provider}" refused the server operator's API key (HTTP ${httpStatus}: ${message}). This is not a problem with your request or your own key: the operator of this server must configure a valid upstream key.`,
     provider,
     true,
   );
+
+/** The provider cannot answer this kind of request; `retryable` when another provider might. */
+export const providerCannotAnswer = (provider: string, message: string, retryable: boolean): ProviderError =>
+  new ProviderError('OCL_ERR_PROVIDER_CANNOT_ANSWER', message, provider, retryable);
+
+/** The provider needs an input the request lacks (an image, labels). */
+export const providerNeedsInput = (provider: string, message: string, retryable: boolean): ProviderError =>
+  new ProviderError('OCL_ERR_PROVIDER_NEEDS_INPUT', message, provider, retryable);
 
 /** Seconds from a Retry-After header (delta seconds or an HTTP date), if usable. */
 export function retryAfterSeconds(header: string | null | undefined, now = Date.now()): number | undefined {

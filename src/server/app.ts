@@ -9,11 +9,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
-import { MediaError } from '../media/errors.js';
 import { createAccessCheck } from './access.js';
 import { createAuthenticator, type Principal } from './auth.js';
 import { BodyWatchdog, hasBody, type BodyWatch } from './body-timeouts.js';
 import { ApiError, internal, invalidArgument, notFound } from '../errors.js';
+import { errorBody } from './error-envelope.js';
 import { publicBaseUrl } from './public-url.js';
 import { clientErrorHandler, connectRefused, expectationFailed, frameworkErrorHandler } from './framework-errors.js';
 import { parseQueryFirstWins } from './query.js';
@@ -135,13 +135,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const refused = accessCheck(req);
     if (refused) {
-      req.log.info({ status: refused.httpStatus, message: refused.message }, 'request refused');
+      req.log.info({ reason: refused.code, status: refused.httpStatus, message: refused.message }, 'request refused');
       // Answered here, not thrown: the CORS plugin's OPTIONS route was registered before the
       // error handler and would not put the refusal in Gemini's envelope.
       void reply.header('x-request-id', req.id);
       // The body is not read: close the connection rather than drain it.
       if (hasBody(req.raw) && !req.raw.complete) void reply.header('connection', 'close');
-      return reply.code(refused.httpStatus).type('application/json').send(refused.toBody());
+      return reply.code(refused.httpStatus).type('application/json').send(errorBody(refused));
     }
   });
 
@@ -200,14 +200,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {
     const apiError = toApiError(err, config.limits.requestBytes);
-    if (apiError.httpStatus >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ status: apiError.httpStatus, message: apiError.message }, 'request rejected');
-    void reply.code(apiError.httpStatus).headers(apiError.headers).type('application/json').send(apiError.toBody());
+    if (apiError.httpStatus >= 500) req.log.error({ err, reason: apiError.code }, 'request failed');
+    else req.log.info({ reason: apiError.code, status: apiError.httpStatus, message: apiError.message }, 'request rejected');
+    void reply.code(apiError.httpStatus).headers(apiError.headers).type('application/json').send(errorBody(apiError));
   });
 
   app.setNotFoundHandler((req, reply) => {
     const err = notFound(`Method not found: ${req.method} ${req.url.split('?')[0]}`);
-    void reply.code(404).type('application/json').send(err.toBody());
+    void reply.code(404).type('application/json').send(errorBody(err));
   });
 
   for (const version of API_VERSIONS) {
@@ -254,8 +254,8 @@ function header(req: FastifyRequest, name: string): string | undefined {
 
 /** Maps anything thrown to the Gemini error it should be on the wire. */
 export function toApiError(err: unknown, requestBytes: number): ApiError {
+  // MediaError and ProviderError are ApiErrors with catalogue codes of their own.
   if (err instanceof ApiError) return err;
-  if (err instanceof MediaError) return invalidArgument(err.message);
   const code = (err as FastifyError | undefined)?.code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return invalidArgument(`Request payload size exceeds the limit: ${requestBytes} bytes.`);
@@ -263,5 +263,5 @@ export function toApiError(err: unknown, requestBytes: number): ApiError {
     return invalidArgument((err as Error).message);
   const status = (err as FastifyError | undefined)?.statusCode;
   if (status && status >= 400 && status < 500) return invalidArgument((err as Error).message);
-  return internal();
+  return internal(undefined, err);
 }

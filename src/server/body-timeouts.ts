@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { Transform, type Readable } from 'node:stream';
-import { ApiError } from '../errors.js';
+import { requestTimedOut, type ApiError } from '../errors.js';
 
 /** The least a body must deliver per idle interval to count as moving. */
 export const PROGRESS_BYTES = 1024;
@@ -37,7 +37,7 @@ export interface BodyWatch {
   responded(): void;
 }
 
-export const requestTimedOut = (message: string): ApiError => new ApiError(408, 'DEADLINE_EXCEEDED', message);
+export { requestTimedOut };
 
 /** Whether the request announces a body (Content-Length above 0 or a Transfer-Encoding). */
 export function hasBody(raw: IncomingMessage): boolean {

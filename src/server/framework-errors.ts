@@ -11,7 +11,8 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, invalidArgument, type CanonicalStatus } from '../errors.js';
+import { apiError, invalidArgument, requestTimedOut, type ApiError } from '../errors.js';
+import { errorBody } from './error-envelope.js';
 
 /** How long a socket is drained after its error answer before it is destroyed. */
 const LINGER_MS = 2000;
@@ -22,14 +23,14 @@ const clip = (s: string, n = 200): string => (s.length > n ? `${s.slice(0, n)}â€
 export function clientErrorToApiError(err: NodeJS.ErrnoException): ApiError {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return new ApiError(431, 'INVALID_ARGUMENT', 'Request header fields too large: the request line and headers exceed the 16 KB the server reads.');
+      return apiError('OCL_ERR_HEADERS_TOO_LARGE', 'Request header fields too large: the request line and headers exceed the 16 KB the server reads.');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'ERR_HTTP_HEADERS_TIMEOUT':
-      return new ApiError(408, 'DEADLINE_EXCEEDED', 'The request was not received in time; the connection is closed.');
+      return requestTimedOut('The request was not received in time; the connection is closed.');
     case 'HPE_INVALID_EOF_STATE':
       return invalidArgument('The request ended before its body was complete (fewer bytes than its Content-Length, or an unfinished chunked body).');
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return new ApiError(413, 'INVALID_ARGUMENT', 'Chunk extensions too large.');
+      return apiError('OCL_ERR_PAYLOAD_TOO_LARGE', 'Chunk extensions too large.');
     default:
       // llhttp's reason ("Invalid header value char", "Duplicate Content-Length", â€¦) says what was wrong.
       return invalidArgument(`Malformed HTTP request: ${clip(String((err as { reason?: unknown }).reason ?? err.message))}.`);
@@ -38,7 +39,7 @@ export function clientErrorToApiError(err: NodeJS.ErrnoException): ApiError {
 
 /** The raw HTTP/1.1 response for an ApiError, written straight to a socket. */
 export function rawErrorResponse(error: ApiError): string {
-  const body = JSON.stringify(error.toBody());
+  const body = JSON.stringify(errorBody(error));
   return (
     `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? 'Error'}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
@@ -70,7 +71,7 @@ export function clientErrorHandler(
     if (err.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
     answered.add(socket);
     const error = clientErrorToApiError(err);
-    log.info({ code: err.code, status: error.httpStatus }, 'malformed HTTP request rejected');
+    log.info({ code: err.code, reason: error.code, status: error.httpStatus }, 'malformed HTTP request rejected');
     // Node's own rule: no answer once a response on this socket has started.
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && !inFlight?.headersSent) socket.write(rawErrorResponse(error));
@@ -82,22 +83,21 @@ export function clientErrorHandler(
 export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
   let error: ApiError;
   if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
-    error = new ApiError(414, 'INVALID_ARGUMENT', 'A path segment of the request URL is too long (the longest accepted is 512 characters).');
+    error = apiError('OCL_ERR_URI_TOO_LONG', 'A path segment of the request URL is too long (the longest accepted is 512 characters).');
   else if (err.code === 'FST_ERR_BAD_URL')
     error = invalidArgument(`The request path ${JSON.stringify(clip(req.raw.url ?? ''))} is not valid percent-encoding.`);
   else error = invalidArgument(clip(err.message));
-  req.log.info({ code: err.code, status: error.httpStatus }, 'request rejected by the router');
-  void reply.code(error.httpStatus).type('application/json').send(error.toBody());
+  req.log.info({ code: err.code, reason: error.code, status: error.httpStatus }, 'request rejected by the router');
+  void reply.code(error.httpStatus).type('application/json').send(errorBody(error));
 }
 
 /** Node's `checkExpectation`: an `Expect` other than 100-continue gets 417 in the envelope, not an empty body. */
 export function expectationFailed(req: IncomingMessage, res: ServerResponse): void {
-  const error = new ApiError(
-    417,
-    'FAILED_PRECONDITION' satisfies CanonicalStatus,
+  const error = apiError(
+    'OCL_ERR_EXPECTATION_FAILED',
     `Unsupported Expect header ${JSON.stringify(clip(String(req.headers.expect ?? '')))}: only 100-continue is supported.`,
   );
-  const body = JSON.stringify(error.toBody());
+  const body = JSON.stringify(errorBody(error));
   res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
   res.end(body);
 }

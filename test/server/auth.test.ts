@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAuthenticator, OPEN_PROJECT, projectOfKey } from '../../src/server/auth.js';
 import type { ApiError } from '../../src/errors.js';
+import { errorBody } from '../../src/server/error-envelope.js';
 
 const fails = (f: () => unknown): ApiError => {
   try {
@@ -30,7 +31,7 @@ describe('authentication', () => {
     const auth = createAuthenticator(['k1']);
     const bad = fails(() => auth({ headerKey: 'nope' }));
     expect(bad.httpStatus).toBe(400);
-    expect(bad.toBody().error).toMatchObject({
+    expect(errorBody(bad).error).toMatchObject({
       code: 400,
       status: 'INVALID_ARGUMENT',
       message: 'API key not valid. Please pass a valid API key.',

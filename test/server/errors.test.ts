@@ -9,6 +9,7 @@ import { RawConnection, type Outcome, type RawRequest, type RawResponse } from '
 import { envelopeProblem, warmUp } from '../fuzz/runner.js';
 import { PNG_1X1 } from '../fuzz/generator.js';
 import { clientErrorToApiError, rawErrorResponse } from '../../src/server/framework-errors.js';
+import { errorBody } from '../../src/server/error-envelope.js';
 import { parseQueryFirstWins } from '../../src/server/query.js';
 import { startServer, storedBlobs, type RunningServer } from '../support/server.js';
 
@@ -189,8 +190,8 @@ describe('framework error mapping', () => {
   it("maps Node's parser errors to Gemini statuses", () => {
     const e = (code: string, reason?: string) => clientErrorToApiError(Object.assign(new Error('x'), { code, reason }));
     expect(e('HPE_HEADER_OVERFLOW').httpStatus).toBe(431);
-    expect(e('ERR_HTTP_REQUEST_TIMEOUT').toBody().error).toMatchObject({ code: 408, status: 'DEADLINE_EXCEEDED' });
-    expect(e('HPE_INVALID_METHOD', 'Invalid method encountered').toBody().error).toMatchObject({
+    expect(errorBody(e('ERR_HTTP_REQUEST_TIMEOUT')).error).toMatchObject({ code: 408, status: 'DEADLINE_EXCEEDED' });
+    expect(errorBody(e('HPE_INVALID_METHOD', 'Invalid method encountered')).error).toMatchObject({
       code: 400,
       status: 'INVALID_ARGUMENT',
       message: 'Malformed HTTP request: Invalid method encountered.',

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
+import { errorBody } from '../../src/server/error-envelope.js';
 import { Admission } from '../../src/vision/admission.js';
 
 /** A task that runs until released, recording how many ran at once. */
@@ -32,7 +33,7 @@ describe('Admission', () => {
     expect(refused).toHaveLength(15);
     for (const e of refused) {
       expect(e).toBeInstanceOf(ApiError);
-      expect(e.toBody().error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
+      expect(errorBody(e).error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
       expect(Number(e.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
       expect(e.details).toEqual([{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${e.headers['Retry-After']}s` }]);
     }

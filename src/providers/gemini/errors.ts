@@ -21,7 +21,7 @@ export interface GeminiErrorBody {
 /** A 403 about a file: the upstream does not know (any more) a file the request named. */
 export class UpstreamFileError extends ProviderError {
   constructor(provider: string, message: string) {
-    super(403, 'PERMISSION_DENIED', `The model provider "${provider}" cannot access a file of the request: ${message}`, provider, false);
+    super('OCL_ERR_PROVIDER_FILE_GONE', `The model provider "${provider}" cannot access a file of the request: ${message}`, provider, false);
     this.name = 'UpstreamFileError';
   }
 }

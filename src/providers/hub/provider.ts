@@ -11,7 +11,7 @@ import { imagesOf } from '../../seam/request.js';
 import type { FoundMask, FoundObject, GroundingQuery, LabelScore, Provider, ProviderContext, ProviderDeps } from '../../seam/provider.js';
 import type { HubProviderSpec } from './config.js';
 import type { ReadLine } from '../../vision/analysis.js';
-import { ProviderError, providerFailed } from '../provider-errors.js';
+import { ProviderError, providerCannotAnswer, providerFailed, providerNeedsInput } from '../provider-errors.js';
 import { ADAPTER_CAPABILITIES, guessAdapter, type AdapterName } from './adapter-kind.js';
 import { buildChatMessages, maxNewTokens, type ChatArgs, type ChatResult } from './adapters/chat-vlm.js';
 import { normaliseLabels, type ClassifyArgs } from './adapters/clip.js';
@@ -31,7 +31,7 @@ export type HubProviderDeps = ProviderDeps & { modelsDir: string; loader: HubMod
 /** Most distinct labels an all-objects segmentation asks Florence to outline (one generation each). */
 const MAX_SEGMENT_LABELS = 8;
 
-const precondition = (provider: string, message: string) => new ProviderError(400, 'FAILED_PRECONDITION', message, provider, true);
+const precondition = (provider: string, message: string) => providerCannotAnswer(provider, message, true);
 
 /** The adapter from the spec, else the pulled manifest (config.json's model_type), else the model id. */
 function adapterFor(id: string, spec: HubProviderSpec, modelsDir: string): AdapterName {
@@ -115,7 +115,7 @@ export function createHubProvider(id: string, spec: HubProviderSpec, deps: HubPr
 
   const imagesNeeded = (ctx: ProviderContext): RuntimeImage[] => {
     const images = imagesOf(ctx).map((p) => p.image);
-    if (images.length === 0) throw new ProviderError(400, 'INVALID_ARGUMENT', `${repo} needs an image to look at.`, id, true);
+    if (images.length === 0) throw providerNeedsInput(id, `${repo} needs an image to look at.`, true);
     return images;
   };
 
@@ -186,7 +186,7 @@ export function createHubProvider(id: string, spec: HubProviderSpec, deps: HubPr
 
   async function detectOwl(ctx: ProviderContext, query: GroundingQuery): Promise<FoundObject[]> {
     const labels = query.all ? [] : splitLabels(query.phrase);
-    if (labels.length === 0) throw new ProviderError(400, 'FAILED_PRECONDITION', `${repo} finds only named things; this request names none.`, id, true);
+    if (labels.length === 0) throw providerCannotAnswer(id, `${repo} finds only named things; this request names none.`, true);
     const out: FoundObject[] = [];
     for (const [i, image] of imagesNeeded(ctx).entries()) {
       const { images, transfer } = forWorker([image]);
@@ -224,7 +224,7 @@ export function createHubProvider(id: string, spec: HubProviderSpec, deps: HubPr
 
   async function classifyClip(ctx: ProviderContext, labels: string[]): Promise<LabelScore[][]> {
     const candidates = normaliseLabels(labels);
-    if (candidates.length === 0) throw new ProviderError(400, 'INVALID_ARGUMENT', `${repo} needs labels to choose between.`, id, false);
+    if (candidates.length === 0) throw providerNeedsInput(id, `${repo} needs labels to choose between.`, false);
     const out: LabelScore[][] = [];
     for (const image of imagesNeeded(ctx)) {
       const { images, transfer } = forWorker([image]);

@@ -9,6 +9,7 @@ import { checkTextBudget } from '../../generate/text-budget.js';
 import type { TextTokenCounter } from '../../media/text-tokens.js';
 import type { RouteModule } from '../app.js';
 import { ApiError, internal, notFound, unimplemented } from '../../errors.js';
+import { errorBody } from '../error-envelope.js';
 import { framingFor } from '../sse.js';
 
 const OUT_OF_SCOPE = new Set(['embedContent', 'batchEmbedContents', 'batchGenerateContent', 'predict', 'predictLongRunning', 'bidiGenerateContent', 'asyncBatchEmbedContent']);
@@ -110,7 +111,7 @@ async function streamResponse(
     // Mid-stream failures go out as a normal event carrying the error envelope; both SDKs raise it.
     const apiError = err instanceof ApiError ? err : internal();
     if (!(err instanceof ApiError)) req.log.error({ err }, 'stream failed');
-    if (!raw.destroyed) await write(framing.chunk(apiError.toBody(), isFirst));
+    if (!raw.destroyed) await write(framing.chunk(errorBody(apiError), isFirst));
   } finally {
     if (!raw.destroyed) raw.end(framing.close);
     await chunks.return(undefined);

@@ -20,7 +20,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { RouteModule } from '../app.js';
 import { bodyStreamOf } from '../body-timeouts.js';
-import { ApiError, invalidArgument } from '../../errors.js';
+import { clientClosed, invalidArgument } from '../../errors.js';
 import { JsonSyntaxError, parseLenientJson } from '../../wire/lenient-json.js';
 import {
   cleanMimeType,
@@ -120,7 +120,7 @@ async function guarded<T>(req: FastifyRequest, reply: FastifyReply, fn: () => Pr
     return await fn();
   } catch (err) {
     if (req.raw.aborted || (req.raw.destroyed && !req.raw.readableEnded))
-      throw new ApiError(499, 'CANCELLED', 'The client closed the request before the upload completed.');
+      throw clientClosed('The client closed the request before the upload completed.');
     if (!req.raw.readableEnded) void reply.header('connection', 'close');
     throw err;
   }
