@@ -6,8 +6,7 @@
  */
 import type { Limits } from '../config.js';
 import type { Engine, EngineReport, InputTurn, OutputFormat } from '../seam/request.js';
-import type { ModelCatalog } from '../engine/model-catalog.js';
-import type { ModelEntry } from '../seam/model.js';
+import type { ModelCatalog, ModelEntry } from '../engine/models.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
 import { apiError, invalidArgument, notFound } from '../errors.js';
 import {
@@ -94,7 +93,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     const images = await inspectImageParts(contents, context(project), inner ? 'generate_content_request.contents' : 'contents');
     const usage = countPromptTokens(
       {
-        family: model.family,
+        modelId: model.id,
         contents,
         systemInstruction: inner?.systemInstruction,
         images,
@@ -118,7 +117,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     );
     const promptUsage = countPromptTokens(
       {
-        family: model.family,
+        modelId: model.id,
         contents: request.contents,
         systemInstruction: request.systemInstruction,
         images,
