@@ -113,6 +113,31 @@ export interface OpsConfig {
   storedKeys: boolean;
 }
 
+/**
+ * Shared state for several replicas (all optional; none set = the embedded single-node
+ * default: SQLite and files under the data dir, limits counted in this process).
+ */
+export interface ScaleConfig {
+  /** `postgres://…`: file and upload-session metadata, rate counters when there is no Redis. */
+  databaseUrl: string | undefined;
+  /** `redis://…`: shared rate-limit counters. */
+  redisUrl: string | undefined;
+  /** Where file bytes live; undefined = the data dir. */
+  storage: S3Location | undefined;
+  /** Per-key requests per minute (every authenticated request counts); undefined = no limit. */
+  requestsPerMinute: number | undefined;
+}
+
+/** `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&force_path_style=true`, parsed. */
+export interface S3Location {
+  bucket: string;
+  /** Key prefix without leading or trailing slash ('' for the bucket's root). */
+  prefix: string;
+  endpoint: string | undefined;
+  region: string | undefined;
+  forcePathStyle: boolean;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -127,6 +152,7 @@ export interface Config {
   access: AccessConfig;
   vision: VisionConfig;
   providers: ProvidersConfig;
+  scale: ScaleConfig;
   ops: OpsConfig;
 }
 
@@ -173,6 +199,11 @@ export interface ConfigFlags {
   corsOrigins?: string[];
   trustProxy?: boolean;
   minFreeDiskMb?: string | number;
+  databaseUrl?: string;
+  redisUrl?: string;
+  storageUrl?: string;
+  requestsPerMinute?: string | number;
+  sweepIntervalMs?: string | number;
   metricsPort?: string | number;
   metricsHost?: string;
   shutdownGraceSeconds?: string | number;
@@ -236,6 +267,11 @@ const schema = z.object({
   ),
   trustProxy: z.boolean(),
   minFreeDiskMb: z.coerce.number({ error: 'min free disk MB must be a number' }).min(0, 'min free disk MB must not be negative'),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'database URL must be postgres://…').optional(),
+  redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'Redis URL must be redis://… or rediss://…').optional(),
+  storageUrl: z.string().regex(/^(s3|file):\/\/\S+$/, 'storage URL must be s3://BUCKET[/PREFIX]?endpoint=… or file://DIR').optional(),
+  requestsPerMinute: positiveInt('requests per minute').optional(),
+  sweepIntervalMs: positiveInt('sweep interval ms'),
   metricsPort: z.coerce.number({ error: 'metrics port must be a number' }).int().min(0).max(65535).optional(),
   metricsHost: z.string().min(1),
   shutdownGraceSeconds: z.coerce.number({ error: 'shutdown grace seconds must be a number' }).min(0, 'shutdown grace seconds must not be negative'),
@@ -306,6 +342,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     corsOrigins: (listFlag(flags.corsOrigins) ?? splitList(env.OCELLUS_CORS_ORIGINS) ?? []).map((o) => o.replace(/\/+$/, '')),
     trustProxy: flags.trustProxy ?? bool(env.OCELLUS_TRUST_PROXY) ?? false,
     minFreeDiskMb: pick(flags.minFreeDiskMb, 'OCELLUS_MIN_FREE_DISK_MB', 256),
+    databaseUrl: flags.databaseUrl ?? (env.OCELLUS_DATABASE_URL || undefined),
+    redisUrl: flags.redisUrl ?? (env.OCELLUS_REDIS_URL || undefined),
+    storageUrl: flags.storageUrl ?? (env.OCELLUS_STORAGE_URL || undefined),
+    requestsPerMinute: flags.requestsPerMinute ?? (env.OCELLUS_REQUESTS_PER_MINUTE || undefined),
+    sweepIntervalMs: pick(flags.sweepIntervalMs, 'OCELLUS_SWEEP_INTERVAL_MS', 60_000),
     metricsPort: flags.metricsPort ?? (env.OCELLUS_METRICS_PORT || undefined),
     metricsHost: pick(flags.metricsHost, 'OCELLUS_METRICS_HOST', '127.0.0.1'),
     shutdownGraceSeconds: pick(flags.shutdownGraceSeconds, 'OCELLUS_SHUTDOWN_GRACE_SECONDS', 30),
@@ -321,10 +362,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
   }
   const c = parsed.data;
   if (c.openaiUrl && !c.openaiModel) throw new ConfigError('invalid configuration: --openai-url needs --openai-model (the served model name)');
+  const storage = c.storageUrl === undefined ? undefined : parseStorageUrl(c.storageUrl);
   return {
     port: c.port,
     host: c.host,
-    dataDir: path.resolve(c.dataDir),
+    // file://DIR is today's behaviour with DIR as the data dir.
+    dataDir: path.resolve(storage?.kind === 'file' ? storage.dir : c.dataDir),
     publicUrl: c.publicUrl?.replace(/\/+$/, ''),
     apiKeys: c.apiKeys,
     logLevel: c.logLevel,
@@ -337,7 +380,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       requestPixels: c.maxRequestPixels,
       fileTtlMs: Math.round(c.fileTtlHours * 3600_000),
       uploadSessionTtlMs: Math.round(c.fileTtlHours * 3600_000),
-      sweepIntervalMs: 60_000,
+      sweepIntervalMs: c.sweepIntervalMs,
       minFreeDiskBytes: Math.round(c.minFreeDiskMb * MiB),
     },
     http: {
@@ -372,6 +415,12 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       hubMemoryBytes: c.hubMemoryMb * MiB,
       timeoutMs: c.providerTimeoutMs,
     },
+    scale: {
+      databaseUrl: c.databaseUrl,
+      redisUrl: c.redisUrl,
+      storage: storage?.kind === 's3' ? storage.location : undefined,
+      requestsPerMinute: c.requestsPerMinute,
+    },
     ops: {
       metricsPort: c.metricsPort,
       metricsHost: c.metricsHost,
@@ -387,4 +436,39 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
 function defaultModelsDir(env: Env): string {
   const cache = env.XDG_CACHE_HOME ?? path.join(env.HOME ?? '.', '.cache');
   return path.join(cache, 'ocellus', 'models');
+}
+
+/** `s3://BUCKET[/PREFIX]?endpoint=URL&region=R&force_path_style=true` or `file://DIR`. */
+export function parseStorageUrl(raw: string): { kind: 'file'; dir: string } | { kind: 's3'; location: S3Location } {
+  const fail = (why: string) => new ConfigError(`invalid configuration: storageUrl: ${why}`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw fail(`not a URL: ${raw}`);
+  }
+  if (url.protocol === 'file:') {
+    // file://DIR with a relative DIR is file://./data; an absolute one file:///srv/ocellus.
+    const dir = decodeURIComponent(url.host ? `${url.host}${url.pathname}` : url.pathname);
+    if (!dir) throw fail('file:// needs a directory');
+    return { kind: 'file', dir };
+  }
+  const bucket = url.hostname;
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw fail(`"${bucket}" is not an S3 bucket name`);
+  const known = new Set(['endpoint', 'region', 'force_path_style']);
+  for (const k of url.searchParams.keys()) if (!known.has(k)) throw fail(`unknown parameter "${k}" (endpoint, region, force_path_style)`);
+  const endpoint = url.searchParams.get('endpoint') ?? undefined;
+  if (endpoint !== undefined && !/^https?:\/\/[^/\s]+/.test(endpoint)) throw fail('endpoint must be an http(s) URL');
+  const fps = url.searchParams.get('force_path_style');
+  if (fps !== null && !['true', 'false'].includes(fps)) throw fail('force_path_style must be true or false');
+  return {
+    kind: 's3',
+    location: {
+      bucket,
+      prefix: decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, ''),
+      endpoint,
+      region: url.searchParams.get('region') ?? undefined,
+      forcePathStyle: fps === 'true',
+    },
+  };
 }

@@ -53,6 +53,8 @@ export interface AppOptions {
   health?: () => Record<string, unknown>;
   /** Called when the server closes (stop sweepers, close stores). */
   onClose?: () => Promise<void> | void;
+  /** Per-key rate limit (--requests-per-minute): counts the authenticated request, throws the 429. */
+  limitRequest?: (principal: Principal) => Promise<void>;
   /** /readyz: models warm, dependencies reachable, not draining. */
   readiness?: Readiness;
   /** Request metrics for every route, and GET /metrics unless they are served on their own port. */
@@ -196,6 +198,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       queryKey: typeof query?.key === 'string' ? query.key : undefined,
       authorization: header(req, 'authorization'),
     });
+    // Counted after authentication: an unknown key is refused without spending anyone's quota.
+    if (opts.limitRequest) await opts.limitRequest(req.principal);
   });
 
   app.setErrorHandler((err: FastifyError | Error, req, reply) => {

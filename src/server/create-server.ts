@@ -31,6 +31,10 @@ import { ImageCache } from '../media/image-cache.js';
 import { CachedTextTokenCounter, GemmaTextTokenCounter, type TextTokenCounter } from '../media/text-tokens.js';
 import { SchemaValidators } from '../wire/schema.js';
 import { buildApp } from './app.js';
+import { OPEN_PROJECT } from './auth.js';
+import { openDatabase } from '../db/database.js';
+import { connectRedis } from '../limits/redis.js';
+import { createRequestLimiter } from '../limits/request-limiter.js';
 import { watchLoopDelay } from './loop-delay.js';
 import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
@@ -84,6 +88,14 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const metrics = createMetrics();
   quietNativeLibraries();
   mkdirSync(config.dataDir, { recursive: true });
+
+  // Shared state for several replicas (--database-url, --redis-url); none of it by default.
+  const database = config.scale.databaseUrl ? await openDatabase(config.scale.databaseUrl, logger) : undefined;
+  const redis = config.scale.redisUrl ? connectRedis(config.scale.redisUrl, logger) : undefined;
+  const limiter = config.scale.requestsPerMinute
+    ? createRequestLimiter({ requestsPerMinute: config.scale.requestsPerMinute, redis, pg: database?.pool })
+    : undefined;
+  if (limiter) logger.info({ perMinute: config.scale.requestsPerMinute, store: limiter.store }, 'per-key request limit');
 
   const baseTokens =
     opts.textTokens ??
@@ -169,6 +181,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const app = await buildApp({
     config,
     logger,
+    // The key's project id (a hash), never the raw key, names its counter in Redis/PostgreSQL.
+    ...(limiter ? { limitRequest: (p) => limiter.consume(p.project === OPEN_PROJECT ? 'anonymous' : p.project) } : {}),
     apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
@@ -187,6 +201,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       await files.stop();
       meta.close();
       await providerSet.close();
+      redis?.disconnect();
+      await database?.close();
       await pool?.close();
     },
   });

@@ -1,0 +1,124 @@
+/**
+ * Versioned schema migrations, applied at start. Several replicas may start at once: each
+ * takes the same session-level advisory lock first, so exactly one applies what is missing
+ * and the others, once they get the lock, find nothing left to do. Forward only; append new
+ * versions, never edit a shipped one.
+ */
+import type { Pool } from './pool.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Arbitrary but fixed: the advisory-lock key every Ocellus replica migrates under. */
+const MIGRATION_LOCK = 7_325_101_413;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'files and upload sessions',
+    sql: `
+    CREATE TABLE files (
+      seq           BIGSERIAL PRIMARY KEY,
+      project       TEXT    NOT NULL,
+      id            TEXT    NOT NULL,
+      display_name  TEXT,
+      mime_type     TEXT    NOT NULL,
+      size_bytes    BIGINT  NOT NULL,
+      sha256        TEXT    NOT NULL,
+      blob_key      TEXT,
+      state         TEXT    NOT NULL,
+      error_message TEXT,
+      create_time   BIGINT  NOT NULL,
+      update_time   BIGINT  NOT NULL,
+      expire_time   BIGINT  NOT NULL,
+      UNIQUE (project, id)
+    );
+    CREATE INDEX files_by_project ON files (project, seq);
+    CREATE INDEX files_by_expiry ON files (expire_time);
+    CREATE INDEX files_by_blob ON files (blob_key);
+    CREATE INDEX files_by_state ON files (state);
+
+    CREATE TABLE upload_sessions (
+      key            TEXT    PRIMARY KEY,
+      project        TEXT    NOT NULL,
+      file_id        TEXT    NOT NULL,
+      display_name   TEXT,
+      mime_type      TEXT,
+      declared_size  BIGINT,
+      upload_key     TEXT    NOT NULL UNIQUE,
+      received_bytes BIGINT  NOT NULL DEFAULT 0,
+      writer         TEXT,
+      writer_until   BIGINT,
+      create_time    BIGINT  NOT NULL,
+      expire_time    BIGINT  NOT NULL,
+      final_size     BIGINT
+    );
+    CREATE INDEX sessions_by_project ON upload_sessions (project, file_id);
+    CREATE INDEX sessions_by_expiry ON upload_sessions (expire_time);
+
+    CREATE TABLE leases (
+      name    TEXT   PRIMARY KEY,
+      holder  TEXT   NOT NULL,
+      expires BIGINT NOT NULL
+    );
+    `,
+  },
+  {
+    version: 2,
+    name: 'per-key request counters (rate-limiter-flexible layout)',
+    // The library's own table layout, created here so that it exists before any replica
+    // counts (its lazy CREATE TABLE races when replicas start together).
+    sql: `
+    CREATE TABLE rate_limits (
+      key    VARCHAR(255) PRIMARY KEY,
+      points INTEGER NOT NULL DEFAULT 0,
+      expire BIGINT
+    );
+    `,
+  },
+];
+
+export interface MigrationReport {
+  /** Versions this call applied (empty when another replica already had). */
+  applied: number[];
+  version: number;
+}
+
+export async function migrate(pool: Pool, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationReport> {
+  const client = await pool.connect();
+  try {
+    // A session lock (not a transaction one): held across the migrations' own transactions.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version    INTEGER PRIMARY KEY,
+        name       TEXT    NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      )`);
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const done = new Set(rows.map((r) => r.version));
+      const applied: number[] = [];
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw new Error(`database migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+        }
+        applied.push(m.version);
+      }
+      return { applied, version: Math.max(0, ...migrations.map((m) => m.version)) };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+    }
+  } finally {
+    client.release();
+  }
+}
