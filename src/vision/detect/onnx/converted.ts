@@ -1,0 +1,41 @@
+/**
+ * Converted models on disk: a TF.js graph is turned into ONNX once (at first use, ~1 s for
+ * SSD-MobileNetV2) and the .onnx file is kept in the model cache, named for the source
+ * package version and the converter version, so a new package or converter converts again.
+ * Written under a temporary name and renamed into place: a crash never leaves half a model.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { modelCacheDir, type ModelPackage } from '../model-files.js';
+import { convertTfGraph, type ConvertSpec } from './convert.js';
+import { encodeModel } from './proto.js';
+import { readTfGraph } from './tf-graph.js';
+
+/** Bump when the converter's output changes, so cached conversions are redone. */
+export const CONVERTER_VERSION = 1;
+
+export function convertedModelPath(pkg: ModelPackage, variant: string, cache = modelCacheDir()): string {
+  return path.join(cache, 'onnx', `${pkg.name.replace('/', '__')}@${pkg.version}-${variant}-c${CONVERTER_VERSION}.onnx`);
+}
+
+/** Converts model.json per `spec` into ONNX bytes (no disk writes). */
+export async function convertModelFile(modelJson: string, spec: ConvertSpec): Promise<Uint8Array> {
+  return encodeModel(convertTfGraph(await readTfGraph(modelJson), spec), { name: 'ocellus-tfjs-to-onnx', version: String(CONVERTER_VERSION) });
+}
+
+/** The cached conversion's bytes, converting and storing it first when absent. */
+export async function loadOrConvert(modelJson: string, spec: ConvertSpec, target: string): Promise<Uint8Array> {
+  if (existsSync(target)) return readFile(target);
+  const bytes = await convertModelFile(modelJson, spec);
+  await mkdir(path.dirname(target), { recursive: true });
+  const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, target);
+  } catch {
+    // A read-only cache is not fatal: the model runs from memory and converts again next start.
+    await rm(tmp, { force: true });
+  }
+  return bytes;
+}

@@ -1,0 +1,99 @@
+/**
+ * Reads a TF.js graph model (model.json + weight shards) as plain data: its nodes and its
+ * constants by name. No TF.js involved, so the ONNX converter and the ORT detectors do not
+ * load it. Constants come from the weight shards (laid out in manifest order, as TF.js reads
+ * them) or, for small ones, from the value inlined in model.json.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface TfAttr {
+  s?: string | number[];
+  i?: string | number;
+  f?: number;
+  b?: boolean;
+  type?: number;
+  list?: { i?: Array<string | number>; s?: Array<string | number[]>; f?: number[] };
+  tensor?: { dtype?: number | string; tensorShape?: { dim?: Array<{ size: string | number }> }; intVal?: number[]; floatVal?: number[] };
+}
+
+export interface TfNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, TfAttr>;
+}
+
+export interface TfConst {
+  dtype: 'float32' | 'int32';
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export interface TfGraph {
+  nodes: Map<string, TfNode>;
+  consts: Map<string, TfConst>;
+}
+
+interface ManifestEntry {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: unknown;
+}
+
+interface ModelJson {
+  modelTopology: { node: TfNode[] };
+  weightsManifest?: Array<{ paths: string[]; weights: ManifestEntry[] }>;
+}
+
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Parses model.json and the concatenated shard bytes into nodes and constants. */
+export function parseTfGraph(json: ModelJson, weights: Uint8Array): TfGraph {
+  const nodes = new Map(json.modelTopology.node.map((n) => [n.name, n]));
+  const consts = new Map<string, TfConst>();
+  let offset = 0;
+  for (const spec of (json.weightsManifest ?? []).flatMap((g) => g.weights)) {
+    if (spec.quantization) throw new Error(`weight ${spec.name} is quantised; only float32/int32 weights are supported`);
+    if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw new Error(`weight ${spec.name} has dtype ${spec.dtype}`);
+    const n = size(spec.shape);
+    // Copy (Buffer#slice would be a view): shard bytes need not be 4-byte aligned for a typed array.
+    const bytes = Uint8Array.prototype.slice.call(weights, offset, offset + n * 4);
+    offset += n * 4;
+    const data = spec.dtype === 'float32' ? new Float32Array(bytes.buffer, 0, n) : new Int32Array(bytes.buffer, 0, n);
+    consts.set(spec.name, { dtype: spec.dtype, shape: spec.shape, data });
+  }
+  if (offset !== weights.byteLength) throw new Error(`weights are ${weights.byteLength} bytes, the manifest describes ${offset}`);
+  for (const node of nodes.values()) {
+    if (node.op !== 'Const' || consts.has(node.name)) continue;
+    const t = node.attr?.value?.tensor;
+    if (!t) continue;
+    const shape = (t.tensorShape?.dim ?? []).map((d) => Number(d.size));
+    // DT_FLOAT = 1, DT_INT32 = 3 (tensorflow/core/framework/types.proto).
+    if ((t.dtype === 3 || t.dtype === 'DT_INT32') && t.intVal?.length) {
+      consts.set(node.name, { dtype: 'int32', shape, data: Int32Array.from({ length: size(shape) }, (_, k) => t.intVal![t.intVal!.length === 1 ? 0 : k]!) });
+    } else if ((t.dtype === 1 || t.dtype === 'DT_FLOAT') && t.floatVal?.length) {
+      consts.set(node.name, { dtype: 'float32', shape, data: Float32Array.from({ length: size(shape) }, (_, k) => t.floatVal![t.floatVal!.length === 1 ? 0 : k]!) });
+    }
+  }
+  return { nodes, consts };
+}
+
+/** Reads model.json and its shards from disk. */
+export async function readTfGraph(modelJsonPath: string): Promise<TfGraph> {
+  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as ModelJson;
+  const dir = path.dirname(modelJsonPath);
+  const shards: Buffer[] = [];
+  for (const group of json.weightsManifest ?? []) for (const p of group.paths) shards.push(await readFile(path.join(dir, p)));
+  return parseTfGraph(json, Buffer.concat(shards));
+}
+
+/** A string attribute (TF.js writes bytes as base64 or as a list of char codes). */
+export function attrString(a: TfAttr | undefined): string | undefined {
+  const s = a?.s;
+  if (s === undefined) return undefined;
+  return Array.isArray(s) ? String.fromCharCode(...s) : Buffer.from(s, 'base64').toString('utf8');
+}
+
+export const attrInts = (a: TfAttr | undefined): number[] => (a?.list?.i ?? []).map(Number);
