@@ -1,9 +1,19 @@
 /**
- * The one typed configuration object. Built from CLI flags, then OCELLUS_* environment
- * variables, then defaults; nothing else in the code base reads process.env.
+ * The one typed configuration object of the server. Built from CLI flags, then OCELLUS_*
+ * environment variables, then defaults. The server reads its settings nowhere else; the
+ * other readers of the environment, and why they are not here:
+ * - engine/routing-file.ts expands `${VAR}` in routing files, so provider keys stay out of
+ *   the file (the environment is a parameter, process.env by default);
+ * - cli/ask.ts and cli/pull.ts are clients that run without a server Config (the ask
+ *   command's key and base URL; the model hub's endpoint and token);
+ * - vision/detect/model-files.ts finds detector weights for tools that have no Config
+ *   (bench, eval, tests) through OCELLUS_MODELS_DIR and OCELLUS_MODEL_CACHE; the server
+ *   passes config.modelsDir;
+ * - server/native-env.ts writes, not reads, a variable that onnxruntime reads natively.
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { DETECTOR_IDS } from './vision/detect/ids.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -64,7 +74,7 @@ export interface AccessConfig {
 export interface VisionConfig {
   /** `vision`: the offline models; `measurements`: pixel measurements only (no models loaded). */
   engine: 'vision' | 'measurements';
-  /** COCO detector id (centernet, ssd-mobilenet, nanodet, yolov5s) or none. */
+  /** COCO detector id (one of DETECTOR_IDS) or none. */
   detector: string | null;
   segment: boolean;
   ocr: boolean;
@@ -236,8 +246,8 @@ const schema = z.object({
   maxRequestPixels: positiveInt('max request pixels'),
   fileTtlHours: z.coerce.number().positive('file TTL must be positive'),
   engine: z.enum(['vision', 'measurements'], { error: 'engine must be vision or measurements' }),
-  detector: z.enum(['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s', 'none'], {
-    error: 'detector must be centernet, ssd-mobilenet, nanodet, yolov5s or none',
+  detector: z.enum([...DETECTOR_IDS, 'none'], {
+    error: `detector must be ${DETECTOR_IDS.join(', ')} or none`,
   }),
   segment: z.boolean(),
   ocr: z.boolean(),

@@ -1,0 +1,7 @@
+/**
+ * The detector ids, the one list config.ts (the --detector flag), the CLI's pull command and
+ * the detector factory share. A module of its own with no imports, so reading the
+ * configuration does not load TF.js or onnxruntime.
+ */
+export const DETECTOR_IDS = ['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s'] as const;
+export type DetectorId = (typeof DETECTOR_IDS)[number];
