@@ -7,8 +7,8 @@
  *    the only category with a model behind it, so it is the only rating emitted.
  *  - NOT assessed: HARM_CATEGORY_HARASSMENT, HARM_CATEGORY_HATE_SPEECH,
  *    HARM_CATEGORY_DANGEROUS_CONTENT, HARM_CATEGORY_CIVIC_INTEGRITY (and the IMAGE_* and
- *    JAILBREAK variants). No offline model for them exists here (see the shared docs'
- *    offline-models.md), and a "NEGLIGIBLE" we did not measure would be a
+ *    JAILBREAK variants). Ocellus has no offline model for them, and a "NEGLIGIBLE" we did
+ *    not measure would be a
  *    fake rating, so none is emitted. Settings for those categories are accepted and have
  *    no effect. The text of the prompt is not assessed at all.
  *

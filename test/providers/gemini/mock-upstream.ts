@@ -1,6 +1,6 @@
 /**
  * A stand-in for upstream Gemini on 127.0.0.1 that follows the documented protocol
- * (../shared/docs/gemini-api-contract.md): `:streamGenerateContent?alt=sse` with
+ * (Gemini's REST reference): `:streamGenerateContent?alt=sse` with
  * `data: {json}\r\n\r\n` events (the last with finishReason and usageMetadata),
  * `:generateContent`, the resumable upload (start → X-Goog-Upload-URL → `upload, finalize`
  * → `X-Goog-Upload-Status: final` and `{file}`), files.get, models.list, and Gemini's error
