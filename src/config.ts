@@ -162,8 +162,14 @@ export interface Config {
   access: AccessConfig;
   vision: VisionConfig;
   providers: ProvidersConfig;
+  batch: BatchConfig;
   scale: ScaleConfig;
   ops: OpsConfig;
+}
+
+export interface BatchConfig {
+  /** Batch requests run at once by the embedded queue (interactive requests still go first). */
+  concurrency: number;
 }
 
 /** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
@@ -209,6 +215,7 @@ export interface ConfigFlags {
   corsOrigins?: string[];
   trustProxy?: boolean;
   minFreeDiskMb?: string | number;
+  batchConcurrency?: string | number;
   databaseUrl?: string;
   redisUrl?: string;
   storageUrl?: string;
@@ -277,6 +284,7 @@ const schema = z.object({
   ),
   trustProxy: z.boolean(),
   minFreeDiskMb: z.coerce.number({ error: 'min free disk MB must be a number' }).min(0, 'min free disk MB must not be negative'),
+  batchConcurrency: positiveInt('batch concurrency'),
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'database URL must be postgres://…').optional(),
   redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'Redis URL must be redis://… or rediss://…').optional(),
   storageUrl: z.string().regex(/^(s3|file):\/\/\S+$/, 'storage URL must be s3://BUCKET[/PREFIX]?endpoint=… or file://DIR').optional(),
@@ -352,6 +360,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     corsOrigins: (listFlag(flags.corsOrigins) ?? splitList(env.OCELLUS_CORS_ORIGINS) ?? []).map((o) => o.replace(/\/+$/, '')),
     trustProxy: flags.trustProxy ?? bool(env.OCELLUS_TRUST_PROXY) ?? false,
     minFreeDiskMb: pick(flags.minFreeDiskMb, 'OCELLUS_MIN_FREE_DISK_MB', 256),
+    batchConcurrency: pick(flags.batchConcurrency, 'OCELLUS_BATCH_CONCURRENCY', 1),
     databaseUrl: flags.databaseUrl ?? (env.OCELLUS_DATABASE_URL || undefined),
     redisUrl: flags.redisUrl ?? (env.OCELLUS_REDIS_URL || undefined),
     storageUrl: flags.storageUrl ?? (env.OCELLUS_STORAGE_URL || undefined),
@@ -425,6 +434,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       hubMemoryBytes: c.hubMemoryMb * MiB,
       timeoutMs: c.providerTimeoutMs,
     },
+    batch: { concurrency: c.batchConcurrency },
     scale: {
       databaseUrl: c.databaseUrl,
       redisUrl: c.redisUrl,

@@ -51,6 +51,14 @@ import { createReadiness, type Readiness } from './health.js';
 import { createModelRoutes } from './routes/models.js';
 import { createUploadRoutes } from './routes/upload.js';
 import { createPlaygroundRoutes } from './routes/playground.js';
+import { createBatchRoutes } from './routes/batches.js';
+import { createDownloadRoutes, createMediaDownloadRoutes } from './routes/download.js';
+import { createEmbeddedBatch } from '../batch/embedded.js';
+import type { BatchFiles } from '../batch/ports.js';
+import { checkTextBudget } from '../generate/text-budget.js';
+import type { FilesService } from '../files/service.js';
+import { failedPrecondition } from '../errors.js';
+import type { Readable } from 'node:stream';
 import { open, readFile } from 'node:fs/promises';
 import { SUPPORTED_FORMATS_TEXT, sniffImageFormat } from '../media/sniff.js';
 
@@ -177,15 +185,32 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     schemas: new SchemaValidators(),
   });
 
+  // Batch mode: each request runs through the same generation path as generateContent,
+  // and only while the model pool has no interactive request waiting.
+  const batch = createEmbeddedBatch({
+    dataDir: config.dataDir,
+    concurrency: config.batch.concurrency,
+    files: batchFilesOf(files, blobs, meta),
+    resolveModel: (name, version) => `models/${generate.resolveModel(name, 'batchGenerateContent', version).id}`,
+    run: async ({ project, model, request, signal }) => {
+      const entry = generate.resolveModel(model.replace(/^models\//, ''), 'generateContent', 'v1beta');
+      await checkTextBudget(request, entry.inputTokenLimit, textTokens);
+      return generate.generate(await generate.prepare(project, entry, request), signal);
+    },
+    ...(pool ? { gate: (inFlight: number) => pool.stats().admitted <= inFlight } : {}),
+    log: logger,
+  });
+  const downloads = { files: batchFilesOf(files, blobs, meta), isGenerated: batch.service.isGenerated };
+
   const loopDelay = watchLoopDelay();
   const app = await buildApp({
     config,
     logger,
     // The key's project id (a hash), never the raw key, names its counter in Redis/PostgreSQL.
     ...(limiter ? { limitRequest: (p) => limiter.consume(p.project === OPEN_PROJECT ? 'anonymous' : p.project) } : {}),
-    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files), createBatchRoutes(batch.service), createDownloadRoutes(downloads)],
     uploadRoutes: [createUploadRoutes(files)],
-    rootRoutes: [createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
+    rootRoutes: [createMediaDownloadRoutes(downloads), createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
     readiness,
     metrics: { registry: metrics, modelId: (name) => models.find(name)?.id, route: config.ops.metricsPort === undefined },
     instrument: (a) => tracing.instrument(a),
@@ -198,6 +223,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     }),
     onClose: async () => {
       loopDelay.stop();
+      await batch.close();
       await files.stop();
       meta.close();
       await providerSet.close();
@@ -225,6 +251,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         logger.info({ ms: Math.round(performance.now() - started) }, 'vision models ready');
       }
       ready = true;
+      batch.start();
       // Remote and pulled providers are checked in the background: a refused key or a server
       // that is down shows in the log at start-up, while requests fall back as routed.
       for (const p of providerSet.providers.values())
@@ -293,4 +320,59 @@ async function inspectUpload(filePath: string, declaredMimeType: string, maxPixe
   } catch (err) {
     return { ok: false as const, message: (err as Error).message };
   }
+}
+
+/**
+ * The Files API as batch mode needs it (src/batch/ports.ts), over the public FilesService
+ * plus the one read of stored bytes it lacks: an uploaded JSONL input is kept FAILED for
+ * generation (not an image) but its bytes are the batch's input; a responses file is
+ * written as an ordinary upload and then marked ACTIVE (it is not an image either, and it
+ * is meant to be downloaded, not generated from).
+ */
+interface FileStateWriter {
+  updateFile(project: string, id: string, patch: { state: 'ACTIVE'; mimeType: string; errorMessage: undefined; updateTime: number }): unknown;
+}
+function batchFilesOf(files: FilesService, blobs: object, meta: FileStateWriter): BatchFiles {
+  // The Files stores are being restructured (readBlob → get); read through either shape.
+  const read = blobs as unknown as { get?: (key: string) => Readable; readBlob?: (key: string) => Readable };
+  const bytesOf = (blobKey: string): Readable => (read.get ? read.get.call(blobs, blobKey) : read.readBlob!.call(blobs, blobKey));
+  const stored = async (project: string, id: string) => {
+    const rec = await files.get(project, id);
+    if (!rec.blobKey) throw failedPrecondition(`The File ${id} has no content.`);
+    return { rec, blobKey: rec.blobKey };
+  };
+  const exists = async (project: string, id: string) => {
+    try {
+      await files.get(project, id);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    async readInput(project, fileName) {
+      const { blobKey } = await stored(project, fileName.replace(/^files\//, ''));
+      const chunks: Buffer[] = [];
+      for await (const chunk of bytesOf(blobKey)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    async createGenerated(project, fileId, displayName, mimeType, bytes) {
+      // Idempotent: a finalisation repeated after a restart finds the file it wrote.
+      if (!(await exists(project, fileId))) {
+        const upload = await files.beginUpload(project, { contentLength: bytes.length });
+        try {
+          await upload.write(bytes);
+          await upload.finish({ name: `files/${fileId}`, displayName, mimeType });
+        } finally {
+          await upload.abort();
+        }
+      }
+      await meta.updateFile(project, fileId, { state: 'ACTIVE', mimeType, errorMessage: undefined, updateTime: Date.now() });
+      return `files/${fileId}`;
+    },
+    async open(project, fileId) {
+      const { rec, blobKey } = await stored(project, fileId);
+      return { stream: bytesOf(blobKey), sizeBytes: rec.sizeBytes, mimeType: rec.mimeType };
+    },
+  };
 }

@@ -1,0 +1,45 @@
+/**
+ * The Batch API: `POST models/{model}:batchGenerateContent`, `GET batches`,
+ * `GET batches/{id}`, `POST batches/{id}:cancel`, `DELETE batches/{id}`.
+ *
+ * The create route shares its path segment with generateContent (`models/:target`), so it
+ * is a regex route on the method suffix: find-my-way tries it before the plain parameter
+ * whatever the registration order, and generate.ts keeps every other method.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { BatchService } from '../../batch/service.js';
+import { notFound } from '../../errors.js';
+import type { RouteModule } from '../app.js';
+
+interface ListQuery {
+  pageSize?: string;
+  pageToken?: string;
+  page_size?: string;
+  page_token?: string;
+}
+
+const versionOf = (req: FastifyRequest): string => /^\/([^/]+)\//.exec(req.url)?.[1] ?? 'v1beta';
+
+export function createBatchRoutes(batches: BatchService): RouteModule {
+  return (app: FastifyInstance) => {
+    app.post<{ Params: { target: string } }>('/models/:target(^.+:batchGenerateContent$)', async (req) => {
+      const name = req.params.target.slice(0, -':batchGenerateContent'.length);
+      return batches.create(req.principal.project, name, versionOf(req), req.body);
+    });
+
+    app.get<{ Querystring: ListQuery }>('/batches', async (req) => {
+      const q = req.query;
+      return batches.list(req.principal.project, { pageSize: q.pageSize ?? q.page_size, pageToken: q.pageToken ?? q.page_token });
+    });
+
+    app.get<{ Params: { id: string } }>('/batches/:id', async (req) => batches.get(req.principal.project, req.params.id));
+
+    app.post<{ Params: { target: string } }>('/batches/:target', async (req) => {
+      const { target } = req.params;
+      if (!target.endsWith(':cancel')) throw notFound(`Method not found: POST batches/${target}`);
+      return batches.cancel(req.principal.project, target.slice(0, -':cancel'.length));
+    });
+
+    app.delete<{ Params: { id: string } }>('/batches/:id', async (req) => batches.delete(req.principal.project, req.params.id));
+  };
+}
