@@ -8,11 +8,14 @@
 import * as Multipasta from 'multipasta';
 import { invalidArgument, type ApiError } from '../errors.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
-import { cleanMimeType, parseFileMetadata, type FileMetadataInput } from './service.js';
+import { cleanMimeType, parseFileMetadata, type FileMetadataInput } from './wire.js';
 
 export interface MultipartSink {
-  /** Called as soon as the metadata part has been read (before the media bytes). */
-  onMetadata?(metadata: FileMetadataInput): void;
+  /**
+   * Called as soon as the metadata part has been read; a returned promise is awaited before
+   * more media bytes are written (a name check against the store fails the upload early).
+   */
+  onMetadata?(metadata: FileMetadataInput): void | Promise<void>;
   /** Receives the media part's bytes in order. */
   write(chunk: Uint8Array): Promise<void>;
 }
@@ -71,6 +74,8 @@ export async function readMultipartUpload(
   let done = false;
   /** Media bytes the parser produced from the current network chunk, written before the next. */
   const pending: Uint8Array[] = [];
+  /** The sink's check of the metadata, when it is asynchronous. */
+  let checking: Promise<void> | undefined;
   const fail = (e: ApiError): void => {
     error ??= e;
   };
@@ -119,7 +124,8 @@ export async function readMultipartUpload(
           throw invalidArgument(`Invalid JSON payload received in the metadata part. ${reason}`);
         }
         metadata = { ...metadata, ...definedOnly(parseFileMetadata(parsed)) };
-        sink.onMetadata?.(metadata);
+        const check = sink.onMetadata?.(metadata);
+        if (check) checking = check.catch((err: unknown) => fail(err as ApiError));
       } catch (err) {
         fail(err as ApiError);
       }
@@ -144,10 +150,12 @@ export async function readMultipartUpload(
   for await (const chunk of body) {
     if (done) continue; // the epilogue after the closing boundary is ignored
     parser.write(chunk);
+    if (checking) await checking;
     if (error) throw error;
     for (const piece of pending.splice(0)) await sink.write(piece);
   }
   if (!done) parser.end();
+  if (checking) await checking;
   if (error) throw error;
   if (!mediaSeen) throw invalidArgument('The multipart body has no media part (the file bytes).');
   return { metadata, mediaMimeType };

@@ -22,12 +22,15 @@ import type { Metrics } from '../metrics/registry.js';
 import { registerHttpMetrics } from '../metrics/http.js';
 
 export const API_VERSIONS = ['v1beta', 'v1', 'v1alpha'] as const;
+export type ApiVersion = (typeof API_VERSIONS)[number];
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal;
     /** Absolute base URL as the client sees this server (no trailing slash). */
     publicBase: string;
+    /** The API version of the path (`/v1/…`, `/upload/v1beta/…`), set once by the version's scope. */
+    apiVersion: ApiVersion;
   }
   interface FastifyContextConfig {
     /** Routes that authenticate by other means (resumable upload URLs carry their own credential). */
@@ -112,6 +115,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('publicBase', '');
+  app.decorateRequest('apiVersion', 'v1beta');
 
   // Gemini parses every body as JSON whatever its content type (curl -d sends
   // x-www-form-urlencoded), and GET/DELETE may come with `content-type: json` and no body.
@@ -215,14 +219,20 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   for (const version of API_VERSIONS) {
+    // The version is read from the scope, once per request: routes use req.apiVersion.
+    const setVersion = async (req: FastifyRequest): Promise<void> => {
+      req.apiVersion = version;
+    };
     await app.register(
       async (scope) => {
+        scope.addHook('onRequest', setVersion);
         for (const routes of opts.apiRoutes) await routes(scope);
       },
       { prefix: `/${version}` },
     );
     await app.register(
       async (scope) => {
+        scope.addHook('onRequest', setVersion);
         for (const routes of opts.uploadRoutes) await routes(scope);
       },
       { prefix: `/upload/${version}` },

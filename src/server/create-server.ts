@@ -23,7 +23,7 @@ import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/
 import { createDiskGuard } from '../files/disk-space.js';
 import { FsBlobStore } from '../files/fs-blob.js';
 import { createFilesService } from '../files/service.js';
-import { openSqliteFileTables } from '../files/sqlite-meta.js';
+import { openSqliteMetaStore } from '../files/sqlite-meta.js';
 import { createGenerateService } from '../generate/service.js';
 import type { ImageSource } from '../generate/inputs.js';
 import { inspectImage, validateImage } from '../media/decode.js';
@@ -118,7 +118,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     cached: (hash) => cache.peek(hash),
   };
 
-  const meta = openSqliteFileTables(config.dataDir);
+  const meta = openSqliteMetaStore(config.dataDir);
   const blobs = new FsBlobStore(path.join(config.dataDir));
   const files = createFilesService({
     blobs: instrumentStore(blobs, 'blobs', metrics, spans),

@@ -16,7 +16,7 @@ import { loadConfig, type Limits } from '../../src/config.js';
 import type { DiskGuard } from '../../src/files/disk-space.js';
 import { FsBlobStore } from '../../src/files/fs-blob.js';
 import { createFilesService, type FilesService, type Inspect } from '../../src/files/service.js';
-import { openSqliteFileTables, type SqliteFileTables } from '../../src/files/sqlite-meta.js';
+import { openSqliteFileTables, SqliteMetaStore, type SqliteFileTables } from '../../src/files/sqlite-meta.js';
 import { buildApp } from '../../src/server/app.js';
 import { createFileRoutes } from '../../src/server/routes/files.js';
 import { createUploadRoutes } from '../../src/server/routes/upload.js';
@@ -95,7 +95,7 @@ export async function harness(opts: HarnessOptions = {}): Promise<Harness> {
   const meta = openSqliteFileTables(dataDir);
   const files = createFilesService({
     blobs,
-    meta,
+    meta: new SqliteMetaStore(meta),
     limits: config.limits,
     inspect: opts.inspect ?? sniffInspect,
     logger,

@@ -4,47 +4,30 @@
  * else's is the same 403 PERMISSION_DENIED Gemini answers, never a 404 that would reveal
  * which ids exist. Every success is 200 with a JSON body (delete answers `{}`).
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { RouteModule } from '../app.js';
 import { fileNotAccessible, invalidArgument } from '../../errors.js';
 import { parseFileMetadata, toFileResource, type FilesService } from '../../files/service.js';
+import { nextPage, pageRequest, type PageQuery } from '../paging.js';
 
-interface ListQuery {
-  pageSize?: string;
-  pageToken?: string;
-  page_size?: string;
-  page_token?: string;
-}
-
-function versionOf(req: FastifyRequest): string {
-  return /^\/([^/]+)\//.exec(req.routeOptions.url ?? req.url)?.[1] ?? 'v1beta';
-}
-
-function parsePageSize(raw: string | undefined): number | undefined {
-  if (raw === undefined || raw === '') return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`Invalid pageSize ${JSON.stringify(raw)}: expected a non-negative integer.`, 'pageSize');
-  return n;
-}
+/** Gemini's page sizes for files.list: 10 by default, at most 100. */
+const FILE_PAGES = { fallback: 10, max: 100 };
 
 export function createFileRoutes(files: FilesService): RouteModule {
   return async (app: FastifyInstance) => {
     app.post('/files', async (req) => {
-      const rec = files.create(req.principal.project, parseFileMetadata(req.body));
-      return { file: toFileResource(rec, req.publicBase, versionOf(req)) };
+      const rec = await files.create(req.principal.project, parseFileMetadata(req.body));
+      return { file: toFileResource(rec, req.publicBase, req.apiVersion) };
     });
 
-    app.get<{ Querystring: ListQuery }>('/files', async (req) => {
-      const q = req.query;
-      const page = files.list(req.principal.project, {
-        pageSize: parsePageSize(q.pageSize ?? q.page_size),
-        pageToken: q.pageToken ?? q.page_token,
-      });
-      if (page.files.length === 0 && page.nextPageToken === undefined) return {};
-      const version = versionOf(req);
+    app.get<{ Querystring: PageQuery }>('/files', async (req) => {
+      // The cursor is the last listed file's sequence number in the store.
+      const { size, cursor } = pageRequest(req.query, 'files', FILE_PAGES);
+      const page = await files.list(req.principal.project, { pageSize: size, after: cursor });
+      if (page.files.length === 0 && page.nextAfter === undefined) return {};
       return {
-        files: page.files.map((f) => toFileResource(f, req.publicBase, version)),
-        ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}),
+        files: page.files.map((f) => toFileResource(f, req.publicBase, req.apiVersion)),
+        ...nextPage('files', page.nextAfter),
       };
     });
 
@@ -52,12 +35,12 @@ export function createFileRoutes(files: FilesService): RouteModule {
       const { id } = req.params;
       const download = /^(.*):download$/.exec(id);
       if (download) {
-        const rec = files.get(req.principal.project, download[1]!);
+        const rec = await files.get(req.principal.project, download[1]!);
         throw invalidArgument(
           `Only generated files can be downloaded. The File ${rec.id} was uploaded (source UPLOADED) and cannot be downloaded.`,
         );
       }
-      return toFileResource(files.get(req.principal.project, id), req.publicBase, versionOf(req));
+      return toFileResource(await files.get(req.principal.project, id), req.publicBase, req.apiVersion);
     });
 
     app.delete<{ Params: { id: string } }>('/files/:id', async (req) => {

@@ -31,11 +31,10 @@ export function createGenerateRoutes(service: GenerateService, opts: GenerateRou
       const { target } = req.params;
       const colon = target.lastIndexOf(':');
       const [name, method] = colon < 0 ? [target, ''] : [target.slice(0, colon), target.slice(colon + 1)];
-      const version = req.url.split('/')[1] ?? 'v1beta';
       if (OUT_OF_SCOPE.has(method)) throw unimplemented(`${method} is not supported by Ocellus, which serves image understanding.`);
       if (method !== 'generateContent' && method !== 'streamGenerateContent' && method !== 'countTokens')
         throw notFound(`Method not found: models/${target}`);
-      const model = service.resolveModel(name, method, version);
+      const model = service.resolveModel(name, method, req.apiVersion);
       const project = req.principal.project;
       // A text too long for the model is refused before it is tokenised, and long texts are
       // counted in slices here, so no request holds the event loop while it is counted.

@@ -7,7 +7,7 @@ import type { CapabilityRoute } from '../../engine/router.js';
 export type RoutesOf = (modelId: string) => CapabilityRoute[];
 import type { RouteModule } from '../app.js';
 import { invalidArgument, notFound } from '../../errors.js';
-import { decodePageToken, encodePageToken, parsePageSize } from '../paging.js';
+import { nextPage, pageRequest, type PageQuery } from '../paging.js';
 
 /**
  * Gemini's Model shape, plus `ocellusCapabilities`: what this server really can do for the
@@ -38,21 +38,18 @@ export function toWireModel(m: ModelEntry, routesOf?: RoutesOf) {
 
 export function createModelRoutes(catalog: ModelCatalog, routesOf?: RoutesOf): RouteModule {
   return (app: FastifyInstance) => {
-    app.get<{ Querystring: { pageSize?: string; pageToken?: string; page_size?: string; page_token?: string } }>('/models', async (req) => {
-      const size = parsePageSize(req.query.pageSize ?? req.query.page_size, 50, 1000);
-      const token = req.query.pageToken ?? req.query.page_token;
-      const start = token ? decodePageToken(token, 'models') : 0;
+    app.get<{ Querystring: PageQuery }>('/models', async (req) => {
+      // The cursor is an offset into the catalogue.
+      const { size, cursor: start = 0 } = pageRequest(req.query, 'models', { fallback: 50, max: 1000 });
       const all = catalog.list();
-      if (start > all.length) throw invalidArgument('Invalid page token.', 'page_token');
+      if (start > all.length) throw invalidArgument('Invalid page token.', 'pageToken');
       const page = all.slice(start, start + size).map((m) => toWireModel(m, routesOf));
-      const next = start + size < all.length ? encodePageToken('models', start + size) : undefined;
-      return { ...(page.length ? { models: page } : {}), ...(next ? { nextPageToken: next } : {}) };
+      return { ...(page.length ? { models: page } : {}), ...nextPage('models', start + size < all.length ? start + size : undefined) };
     });
 
     app.get<{ Params: { model: string } }>('/models/:model', async (req) => {
-      const version = req.url.split('/')[1] ?? 'v1beta';
       const m = catalog.find(req.params.model);
-      if (!m) throw notFound(`models/${req.params.model} is not found for API version ${version}.`);
+      if (!m) throw notFound(`models/${req.params.model} is not found for API version ${req.apiVersion}.`);
       return toWireModel(m, routesOf);
     });
   };

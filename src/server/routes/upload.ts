@@ -68,10 +68,6 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   return (Array.isArray(v) ? v[0] : v)?.trim() || undefined;
 };
 
-function versionOf(req: FastifyRequest): string {
-  return /^\/upload\/([^/]+)\//.exec(req.routeOptions.url ?? req.url)?.[1] ?? 'v1beta';
-}
-
 function intHeader(req: FastifyRequest, name: string): number | undefined {
   const v = header(req, name);
   if (v === undefined) return undefined;
@@ -95,7 +91,7 @@ const bodyOf = (req: FastifyRequest): AsyncIterable<Uint8Array> =>
 const NO_CLAIM = new Set(['application/x-www-form-urlencoded', 'application/octet-stream', 'application/json']);
 
 const fileBody = (req: FastifyRequest, rec: FileRecord) => ({
-  file: toFileResource(rec, req.publicBase, versionOf(req)),
+  file: toFileResource(rec, req.publicBase, req.apiVersion),
 });
 
 async function readSmallBody(req: FastifyRequest): Promise<string> {
@@ -201,12 +197,12 @@ export function createUploadRoutes(files: FilesService): RouteModule {
               const reason = err instanceof JsonSyntaxError ? err.message : String(err);
               throw invalidArgument(`Invalid JSON payload received. ${reason}`);
             }
-            const { uploadId } = files.startResumable(project, {
+            const { uploadId } = await files.startResumable(project, {
               metadata: parseFileMetadata(parsed),
               declaredSize,
               mimeType: header(req, 'x-goog-upload-header-content-type'),
             });
-            const url = `${req.publicBase}/upload/${versionOf(req)}/files?upload_id=${encodeURIComponent(uploadId)}&upload_protocol=resumable`;
+            const url = `${req.publicBase}/upload/${req.apiVersion}/files?upload_id=${encodeURIComponent(uploadId)}&upload_protocol=resumable`;
             return reply
               .header('X-Goog-Upload-Status', 'active')
               .header('X-Goog-Upload-URL', url)
