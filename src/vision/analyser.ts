@@ -4,17 +4,34 @@
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
 import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
+import type { SamEmbedding } from './segment/sam.js';
 import { measureTextLikeness } from './text-page.js';
 
 export interface DetectCapability {
   detect(img: RawImage, opts?: { minScore?: number; maxDetections?: number }): Promise<DetectedObject[]>;
   /** The score the detector asserts a label from (its default threshold), when known. */
   readonly threshold?: number;
+  /** Resize / inference / post-processing ms of the last detect(), when the detector keeps them. */
+  lastTimes?(): { resize: number; infer: number; post: number } | undefined;
+}
+
+/**
+ * The SAM encoder's output for this image, passed in when the pool has it cached (`cached`),
+ * and handed back when it had to be computed (`computed`), for the pool to cache.
+ */
+export interface EmbeddingReuse {
+  cached?: SamEmbedding;
+  computed?: SamEmbedding;
 }
 
 export interface SegmentCapability {
-  /** Encodes once, then one mask per box. */
-  masks(img: RawImage, boxes: Array<{ box: DetectedObject['box']; label: string }>, times: Analysis['times']): Promise<ObjectMask[]>;
+  /** Encodes once (or reuses `reuse.cached`), then one mask per box. */
+  masks(
+    img: RawImage,
+    boxes: Array<{ box: DetectedObject['box']; label: string }>,
+    times: Analysis['times'],
+    reuse?: EmbeddingReuse,
+  ): Promise<ObjectMask[]>;
 }
 
 export interface ReadCapability {
@@ -39,7 +56,7 @@ export interface Capabilities {
 
 const now = () => performance.now();
 
-export async function analyseImage(caps: Capabilities, image: RawImage, needs: AnalysisNeeds): Promise<Analysis> {
+export async function analyseImage(caps: Capabilities, image: RawImage, needs: AnalysisNeeds, reuse?: EmbeddingReuse): Promise<Analysis> {
   const times: Analysis['times'] = {};
   const result: Analysis = { times };
   const threshold = caps.detect?.threshold;
@@ -52,10 +69,12 @@ export async function analyseImage(caps: Capabilities, image: RawImage, needs: A
     result.objects = await caps.detect.detect(image, opts);
     if (threshold !== undefined) result.detectThreshold = threshold;
     times.detect = now() - t;
+    const stages = caps.detect.lastTimes?.();
+    if (stages) result.detectStages = { ...stages };
   }
   if (needs.segment && caps.segment) {
     const boxes = needs.segment.boxes ?? asserted().map((o) => ({ box: o.box, label: o.label }));
-    result.masks = boxes.length ? await caps.segment.masks(image, boxes, times) : [];
+    result.masks = boxes.length ? await caps.segment.masks(image, boxes, times, reuse) : [];
   }
   if (needs.people && caps.people) {
     const t = now();

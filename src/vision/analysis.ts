@@ -100,4 +100,6 @@ export interface Analysis {
   safety?: SafetyRating[];
   people?: { faces: PersonFace[]; poses: PersonPose[] };
   times: StageTimes;
+  /** The detect stage split (ms): sharp resize, inference, decoding + NMS; when the detector keeps them. */
+  detectStages?: { resize: number; infer: number; post: number };
 }

@@ -9,7 +9,8 @@ import { createDetector } from './detect/index.js';
 import type { ModelSelection } from './models.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
-import { SamSegmenter } from './segment/sam.js';
+import { shareEmbedding } from './segment/embedding-cache.js';
+import { SamSegmenter, type SamEmbedding } from './segment/sam.js';
 import { NsfwClassifier } from './safety/nsfw.js';
 import { createPeopleAnalyser } from './people/index.js';
 import { rateImage } from './safety/index.js';
@@ -19,9 +20,15 @@ export interface LoadedCapabilities extends Capabilities {
   dispose(): Promise<void>;
 }
 
+/** A private copy of an embedding held in shared memory. */
+const unshared = (e: SamEmbedding): SamEmbedding => ({ data: Float32Array.from(e.data), dims: e.dims, geometry: e.geometry });
+
 export function loadCapabilities(selection: ModelSelection): LoadedCapabilities {
-  const detector = selection.detector ? createDetector(selection.detector) : undefined;
-  const sam = selection.segment ? new SamSegmenter() : undefined;
+  const threads = selection.intraOpThreads ?? 1;
+  const detector = selection.detector
+    ? createDetector(selection.detector, { intraOpThreads: threads, ...(selection.detectorRuntime ? { runtime: selection.detectorRuntime } : {}) })
+    : undefined;
+  const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
   const nsfw = selection.safety ? new NsfwClassifier() : undefined;
@@ -39,15 +46,25 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
 
   const caps: LoadedCapabilities = {
     // `threshold`: the score the engine asserts a label from; below it answers say "possibly".
-    ...(detector ? { detect: { detect: (img, opts) => detector.detect(img, opts), threshold: detector.defaultMinScore } } : {}),
+    ...(detector
+      ? { detect: { detect: (img, opts) => detector.detect(img, opts), threshold: detector.defaultMinScore, lastTimes: () => detector.lastTimes } }
+      : {}),
     ...(sam
       ? {
           segment: {
-            async masks(img, boxes, times) {
+            async masks(img, boxes, times, reuse) {
               await loadSam();
               let t = performance.now();
-              const embedding = await sam.encode(img);
-              times.samEncode = performance.now() - t;
+              let embedding: SamEmbedding;
+              if (reuse?.cached) {
+                // onnxruntime-node refuses tensors over shared memory: one 4 MiB copy per request.
+                embedding = unshared(reuse.cached);
+              } else {
+                embedding = await sam.encode(img);
+                times.samEncode = performance.now() - t;
+                // Shared memory, so the pool can keep it and lend it to any worker uncopied.
+                if (reuse) reuse.computed = shareEmbedding(embedding);
+              }
               t = performance.now();
               const masks: ObjectMask[] = [];
               for (const { box, label } of boxes) {

@@ -3,6 +3,15 @@
  * holding its own loaded models, behind a bounded queue (admission.ts). When the queue is
  * full the caller gets 429 RESOURCE_EXHAUSTED with Retry-After instead of an ever-growing
  * backlog; a task that waited past the queue-time budget gets 503.
+ *
+ * Threads: `threads` workers, each running its models (onnxruntime) on `intraOpThreads`
+ * threads. Measured on 2 cores (docs/detectors.md): 2 workers × 1 thread gives the best
+ * throughput and, on a shared machine, the same single-request latency as 1 × 2; the default
+ * spreads the cores over the workers (cores / threads, at least 1).
+ *
+ * The image crosses to the worker once (its pixels transferred, not cloned). SAM encoder
+ * outputs are cached here per image (segment/embedding-cache.ts), in shared memory, so a
+ * second segmentation of the same photo on any worker skips the encoder.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -10,6 +19,8 @@ import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
 import type { Analysis, AnalysisNeeds, RawImage } from './analysis.js';
 import type { ModelSelection } from './models.js';
+import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
+import type { SamEmbedding } from './segment/sam.js';
 
 export interface VisionPoolOptions {
   threads?: number;
@@ -18,22 +29,50 @@ export interface VisionPoolOptions {
   /** Longest a task may wait for a thread before it fails with 503. Default 30 s. */
   queueTimeoutMs?: number;
   models: ModelSelection;
+  /**
+   * onnxruntime intra-op threads per model in each worker. Default: OCELLUS_VISION_INTRA_THREADS,
+   * else the cores divided among the workers (at least 1).
+   */
+  intraOpThreads?: number;
+  /** Bytes of SAM encoder outputs kept for repeat segmentations (0: none). Default 64 MiB. */
+  embeddingCacheBytes?: number;
+  /** Receives each analysis's stage timings at debug level (e.g. the server's pino logger). */
+  logger?: { debug(obj: object, msg: string): void };
 }
 
 export interface WorkerTask {
   kind: 'analyse' | 'warm';
   image?: RawImage;
   needs?: AnalysisNeeds;
+  /** The SAM encoder's output for this image, when the pool has it. */
+  samEmbedding?: SamEmbedding;
+}
+
+/** What a worker answers: the analysis, plus the SAM embedding it computed (for the cache). */
+export type WorkerResult = Analysis & { samEmbedding?: SamEmbedding };
+
+/** Intra-op threads per model: the cores spread over the workers, unless configured. */
+export function defaultIntraOpThreads(workers: number, cores = availableParallelism(), env = process.env.OCELLUS_VISION_INTRA_THREADS): number {
+  const configured = Number(env);
+  if (env !== undefined && Number.isInteger(configured) && configured >= 1) return configured;
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
 }
 
 export class VisionPool {
   private readonly pool: Piscina;
   private readonly admission: Admission;
   readonly threads: number;
+  readonly intraOpThreads: number;
+  private readonly embeddings: EmbeddingCache | undefined;
+  private readonly logger: VisionPoolOptions['logger'];
   private warmed: Promise<void> | undefined;
 
   constructor(opts: VisionPoolOptions) {
     this.threads = opts.threads ?? Math.max(1, Math.min(2, availableParallelism()));
+    this.intraOpThreads = opts.intraOpThreads ?? defaultIntraOpThreads(this.threads);
+    const cacheBytes = opts.embeddingCacheBytes ?? DEFAULT_EMBEDDING_CACHE_BYTES;
+    this.embeddings = opts.models.segment && cacheBytes > 0 ? new EmbeddingCache(cacheBytes) : undefined;
+    this.logger = opts.logger;
     const filename = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
     this.pool = new Piscina({
       filename,
@@ -42,7 +81,7 @@ export class VisionPool {
       // Admission hands piscina at most one task per thread; its own queue stays empty.
       maxQueue: this.threads * 2,
       idleTimeout: Infinity,
-      workerData: { models: opts.models },
+      workerData: { models: { ...opts.models, intraOpThreads: opts.models.intraOpThreads ?? this.intraOpThreads } },
       // Under tsx/vitest the worker is TypeScript source; built code needs no loader.
       execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
     });
@@ -66,17 +105,42 @@ export class VisionPool {
    * admitted as one request (see admission.ts).
    */
   async analyse(image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal): Promise<Analysis> {
+    // Hashed off the event loop, and before taking a worker slot.
+    const key = needs.segment && this.embeddings ? await imageKey(image) : undefined;
     return this.admission.run(signal, async () => {
       // A copy goes to the worker (the caller's pixels may be shared with the decode cache),
-      // made only once the task runs, so waiting requests hold no extra copies.
+      // made only once the task runs, so waiting requests hold no extra copies; the copy is
+      // transferred, so the pixels cross once and are not cloned again.
       const pixels = new Uint8Array(image.rgb);
-      const task: WorkerTask = { kind: 'analyse', image: { width: image.width, height: image.height, rgb: pixels }, needs };
+      const cached = key ? this.embeddings!.get(key) : undefined;
+      const task: WorkerTask = {
+        kind: 'analyse',
+        image: { width: image.width, height: image.height, rgb: pixels },
+        needs,
+        ...(cached ? { samEmbedding: cached } : {}),
+      };
+      const started = performance.now();
+      let result: WorkerResult;
       try {
-        return (await this.pool.run(task, { transferList: [pixels.buffer], ...(signal ? { signal } : {}) })) as Analysis;
+        result = (await this.pool.run(task, { transferList: [pixels.buffer], ...(signal ? { signal } : {}) })) as WorkerResult;
       } catch (err) {
         if (err instanceof Error && /terminated|closed/i.test(err.message)) throw unavailable('The vision engine is restarting.', 2);
         throw err;
       }
+      const { samEmbedding, ...analysis } = result;
+      if (key && samEmbedding) this.embeddings!.set(key, samEmbedding);
+      this.logger?.debug(
+        {
+          width: image.width,
+          height: image.height,
+          totalMs: round1(performance.now() - started),
+          times: roundAll(analysis.times),
+          ...(analysis.detectStages ? { detectStages: roundAll(analysis.detectStages) } : {}),
+          ...(key ? { samCache: cached ? 'hit' : 'miss' } : {}),
+        },
+        'vision analysis stages (ms)',
+      );
+      return analysis;
     });
   }
 
@@ -91,10 +155,19 @@ export class VisionPool {
   }
 
   stats() {
-    return { threads: this.threads, ...this.admission.stats(), completed: this.pool.completed };
+    return {
+      threads: this.threads,
+      intraOpThreads: this.intraOpThreads,
+      ...this.admission.stats(),
+      completed: this.pool.completed,
+      ...(this.embeddings ? { samCache: { entries: this.embeddings.size, bytes: this.embeddings.bytes, hits: this.embeddings.hits, misses: this.embeddings.misses } } : {}),
+    };
   }
 
   close(): Promise<void> {
     return this.pool.destroy();
   }
 }
+
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const roundAll = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round1(v) : v]));

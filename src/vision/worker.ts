@@ -3,14 +3,17 @@
  * sent by the pool. Model code never runs on the server's event loop.
  */
 import { workerData } from 'node:worker_threads';
-import { analyseImage } from './analyser.js';
+import { analyseImage, type EmbeddingReuse } from './analyser.js';
 import { loadCapabilities } from './capabilities.js';
 import type { ModelSelection } from './models.js';
-import type { WorkerTask } from './pool.js';
+import type { WorkerResult, WorkerTask } from './pool.js';
 
 const caps = loadCapabilities((workerData as { models: ModelSelection }).models);
 
-export default async function run(task: WorkerTask) {
+export default async function run(task: WorkerTask): Promise<WorkerResult | void> {
   if (task.kind === 'warm') return caps.warm();
-  return analyseImage(caps, task.image!, task.needs ?? {});
+  const reuse: EmbeddingReuse = task.samEmbedding ? { cached: task.samEmbedding } : {};
+  const analysis = await analyseImage(caps, task.image!, task.needs ?? {}, reuse);
+  // A computed embedding is in shared memory: returning it shares it with the pool's cache.
+  return reuse.computed ? { ...analysis, samEmbedding: reuse.computed } : analysis;
 }

@@ -1,0 +1,80 @@
+/**
+ * SAM encoder outputs cached per image: the cache itself (pure), and a second segmentation
+ * of the same photo through the real worker pool skipping the encoder, with the same masks.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from '../../../src/media/decode.js';
+import type { RawImage } from '../../../src/vision/analysis.js';
+import { defaultIntraOpThreads, VisionPool } from '../../../src/vision/pool.js';
+import { EmbeddingCache, imageKey, shareEmbedding } from '../../../src/vision/segment/embedding-cache.js';
+import type { SamEmbedding } from '../../../src/vision/segment/sam.js';
+import { readFixture } from '../../support/fixtures.js';
+
+const geometry = { width: 4, height: 4, frameWidth: 4, frameHeight: 4, scale: 1, side: 4 };
+const emb = (bytes: number): SamEmbedding => ({ data: new Float32Array(bytes / 4), dims: [1, bytes / 4], geometry });
+
+describe('EmbeddingCache', () => {
+  it('keys images by size and pixels', async () => {
+    const a: RawImage = { width: 2, height: 1, rgb: Uint8Array.of(1, 2, 3, 4, 5, 6) };
+    const b: RawImage = { width: 1, height: 2, rgb: Uint8Array.of(1, 2, 3, 4, 5, 6) };
+    const c: RawImage = { width: 2, height: 1, rgb: Uint8Array.of(1, 2, 3, 4, 5, 7) };
+    const ka = await imageKey(a);
+    expect(ka).toBe(await imageKey({ ...a, rgb: Uint8Array.from(a.rgb) }));
+    expect(ka).not.toBe(await imageKey(b));
+    expect(ka).not.toBe(await imageKey(c));
+  });
+
+  it('is bounded by bytes, evicting the least recently used', () => {
+    const cache = new EmbeddingCache(3000);
+    cache.set('a', emb(1000));
+    cache.set('b', emb(1000));
+    cache.set('c', emb(1000));
+    expect(cache.get('a')).toBeDefined(); // a is now the most recent
+    cache.set('d', emb(1000));
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBeDefined();
+    expect(cache.bytes).toBeLessThanOrEqual(3000);
+    cache.set('huge', emb(4000)); // larger than the cache: not kept, nothing thrown
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.hits).toBe(2);
+  });
+
+  it('moves embeddings into shared memory once', () => {
+    const e = shareEmbedding(emb(16));
+    expect(e.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shareEmbedding(e)).toBe(e);
+  });
+
+  it('spreads the cores over the workers for intra-op threads, unless configured', () => {
+    expect(defaultIntraOpThreads(2, 2, undefined)).toBe(1);
+    expect(defaultIntraOpThreads(1, 2, undefined)).toBe(2);
+    expect(defaultIntraOpThreads(4, 16, undefined)).toBe(4);
+    expect(defaultIntraOpThreads(2, 2, '3')).toBe(3);
+    expect(defaultIntraOpThreads(2, 2, 'x')).toBe(1);
+  });
+});
+
+describe('VisionPool: a repeat segmentation skips the SAM encoder', () => {
+  let pool: VisionPool;
+  beforeAll(async () => {
+    pool = new VisionPool({ threads: 2, models: { detector: 'ssd-mobilenet', segment: true, ocrLatin: false, ocrCjk: false, safety: false, people: false } });
+  }, 120_000);
+  afterAll(() => pool.close());
+
+  it('encodes once per image, on whichever worker, with the same masks', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const first = await pool.analyse(img, { detect: {}, segment: {} });
+    expect(first.masks?.length).toBeGreaterThanOrEqual(3);
+    expect(first.times.samEncode).toBeGreaterThan(0);
+    // Two more at once: both workers get one, neither encodes.
+    const again = await Promise.all([pool.analyse(img, { detect: {}, segment: {} }), pool.analyse(img, { detect: {}, segment: {} })]);
+    for (const a of again) {
+      expect(a.times.samEncode).toBeUndefined();
+      expect(a.masks?.map((m) => [m.label, m.png])).toEqual(first.masks?.map((m) => [m.label, m.png]));
+    }
+    // Another photo is a miss.
+    const other = await decodeImage(readFixture('horses.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    expect((await pool.analyse(other, { detect: {}, segment: {} })).times.samEncode).toBeGreaterThan(0);
+    expect(pool.stats().samCache).toMatchObject({ entries: 2, hits: 2, misses: 2 });
+  }, 120_000);
+});
