@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
 import { createAccessCheck } from './access.js';
-import { createAuthenticator, type Principal } from './auth.js';
+import { createAuthenticator, createKeyAuthenticator, type Principal } from './auth.js';
 import { BodyWatchdog, hasBody, type BodyWatch } from './body-timeouts.js';
 import { ApiError, internal, invalidArgument, notFound } from '../errors.js';
 import { errorBody } from './error-envelope.js';
@@ -20,6 +20,7 @@ import { parseQueryFirstWins } from './query.js';
 import type { Readiness } from './health.js';
 import type { Metrics } from '../metrics/registry.js';
 import { registerHttpMetrics } from '../metrics/http.js';
+import type { KeyLookup } from '../keys/lookup.js';
 
 export const API_VERSIONS = ['v1beta', 'v1', 'v1alpha'] as const;
 export type ApiVersion = (typeof API_VERSIONS)[number];
@@ -64,6 +65,8 @@ export interface AppOptions {
   metrics?: { registry: Metrics; modelId: (name: string) => string | undefined; route: boolean };
   /** Request spans (tracing/setup.ts); runs before any hook or route is added. */
   instrument?: (app: FastifyInstance) => Promise<void>;
+  /** Keys made with `ocellus keys create`, accepted besides config.apiKeys. */
+  storedKeys?: KeyLookup;
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
@@ -111,7 +114,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   const bodyWatches = new WeakMap<FastifyRequest, BodyWatch>();
 
-  const authenticate = createAuthenticator(config.apiKeys);
+  const authenticate = opts.storedKeys ? createKeyAuthenticator(config.apiKeys, opts.storedKeys) : createAuthenticator(config.apiKeys);
+  // Stored keys existing at start make the server keyed for the Host check too.
+  const keyed = config.apiKeys.length > 0 || (opts.storedKeys ? await opts.storedKeys.enforced() : false);
 
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('publicBase', '');
@@ -134,7 +139,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Host and Origin are checked before anything else (CORS, auth, bodies): see access.ts.
   const accessCheck = createAccessCheck({
     access: config.access,
-    keyed: config.apiKeys.length > 0,
+    keyed,
     publicUrl: config.publicUrl,
     bindHost: config.host,
   });
@@ -197,7 +202,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     req.publicBase = publicBaseUrl(config.publicUrl, req, config.access.trustProxy);
     if (req.routeOptions.config?.skipAuth || req.method === 'OPTIONS') return;
     const query = req.query as Record<string, unknown> | undefined;
-    req.principal = authenticate({
+    req.principal = await authenticate({
       headerKey: header(req, 'x-goog-api-key'),
       queryKey: typeof query?.key === 'string' ? query.key : undefined,
       authorization: header(req, 'authorization'),

@@ -48,6 +48,9 @@ import { observePool, stageModels } from '../metrics/vision.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { openTracing } from '../tracing/setup.js';
 import { createReadiness, type Readiness } from './health.js';
+import { openSqliteKeyStore } from '../keys/sqlite.js';
+import { createKeyLookup } from '../keys/lookup.js';
+import type { KeyStore } from '../keys/store.js';
 import { createModelRoutes } from './routes/models.js';
 import { createUploadRoutes } from './routes/upload.js';
 import { createPlaygroundRoutes } from './routes/playground.js';
@@ -66,6 +69,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Replaces the default engine (tests, other providers). */
   engine?: Engine;
+  /** Where `ocellus keys create` keys live (default: SQLite in the data dir unless --no-stored-keys). */
+  keyStore?: KeyStore;
   /** Replaces the Gemma tokenizer (tests that must not load it). */
   textTokens?: TextTokenCounter;
 }
@@ -94,6 +99,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   // Trace and span ids in every log line written inside a traced request.
   const logger = opts.logger ?? pino({ level: config.logLevel, ...(spans.enabled ? { mixin: () => spans.activeIds() ?? {} } : {}) });
   const metrics = createMetrics();
+  const keyStore: KeyStore | undefined = opts.keyStore ?? (config.ops.storedKeys ? openSqliteKeyStore(config.dataDir) : undefined);
   quietNativeLibraries();
   mkdirSync(config.dataDir, { recursive: true });
 
@@ -174,6 +180,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     { name: 'models', check: () => (ready ? undefined : 'the vision models are loading') },
     { name: 'metadata', check: async () => void (await meta.usedBytes('readyz', Date.now())) },
     { name: 'store', check: () => access(config.dataDir, fsConstants.W_OK) },
+    ...(keyStore ? [{ name: 'keys', check: async () => void (await keyStore.any()) }] : []),
   ]);
   const generate = createGenerateService({
     models,
@@ -214,6 +221,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     readiness,
     metrics: { registry: metrics, modelId: (name) => models.find(name)?.id, route: config.ops.metricsPort === undefined },
     instrument: (a) => tracing.instrument(a),
+    ...(keyStore ? { storedKeys: createKeyLookup(instrumentStore(keyStore, 'keys', metrics, spans)) } : {}),
     health: () => ({
       engine: offlineEngine.name,
       providers: [...providerSet.providers.keys()],
@@ -239,6 +247,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     await app.close();
     await metricsServer?.close();
     await tracing.close();
+    await keyStore?.close();
   };
   return {
     app,
