@@ -43,11 +43,16 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 }
 
 export async function rest(baseUrl: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json' },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-  });
+  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+  const send = () =>
+    fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+  // A GET on a kept-alive connection the server closed while its event loop was busy loading
+  // models is reset; it is safe to send again.
+  const res = await send().catch((err: unknown) => (method === 'GET' ? send() : Promise.reject(err)));
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
