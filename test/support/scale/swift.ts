@@ -161,5 +161,8 @@ export function s3Client(s3: Omit<S3Endpoint, 'bucket'>): S3Client {
     region: s3.region,
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    // Swift's s3api refuses the SDK's default aws-chunked streaming checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
   });
 }
