@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { knownLabels, labelName } from '../src/engine/compose/labels.js';
 import type { EngineRequest, InputPart } from '../src/seam/request.js';
-import { createModelCatalog } from '../src/engine/models.js';
+import { createModelCatalog } from '../src/engine/model-catalog.js';
 import { planTasks } from '../src/engine/planner.js';
 import { OfflineVision } from '../src/engine/offline/vision.js';
 import { createOfflineProvider, type InstalledModels } from '../src/engine/offline/provider.js';

@@ -2,7 +2,9 @@
  * The language to answer in, from the prompt: English, or Chinese in the script the user
  * wrote (Traditional or Simplified), decided by characters that differ between the two.
  */
-export type Lang = 'en' | 'zh-Hant' | 'zh-Hans';
+import type { Lang } from '../seam/plan.js';
+
+export type { Lang } from '../seam/plan.js';
 
 const HAN = /\p{Script=Han}/u;
 // Common characters whose form differs between the scripts, as [traditional, simplified].

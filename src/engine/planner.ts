@@ -5,7 +5,11 @@
  * and the objects a question is about. What it cannot place becomes an `unknown` task,
  * answered honestly rather than guessed.
  */
-import { detectLanguage, type Lang } from './language.js';
+import { detectLanguage } from './language.js';
+import type { Attribute, Lang, Plan, Targets, Task, Term } from '../seam/plan.js';
+
+// The plan's types live in the seam, where providers read them; re-exported for engine/ code.
+export type { Attribute, Plan, Targets, Task, Term } from '../seam/plan.js';
 
 /**
  * Maps a phrase to COCO classes; words it cannot map are returned as unknown. `terms`, when
@@ -13,58 +17,6 @@ import { detectLanguage, type Lang } from './language.js';
  * a category as a whole.
  */
 export type Vocabulary = (phrase: string) => { classes: string[]; unknown: string[]; terms?: Term[] };
-
-export interface Term {
-  text: string;
-  classes: string[];
-}
-
-export interface Targets {
-  /** Every prominent object, not named ones. */
-  all: boolean;
-  classes: string[];
-  /** Things the user named that the models do not know. */
-  unknown: string[];
-  /** The words that named the classes, when the vocabulary gives them. */
-  terms?: Term[];
-}
-
-/** What a yes/no question asks about its targets, beyond "is it there". */
-export type Attribute =
-  | { kind: 'exists' }
-  | { kind: 'count'; op: '>' | '>=' | '<' | '<=' | '='; n: number }
-  | { kind: 'colour'; colour: string }
-  | { kind: 'position'; place: 'left' | 'right' | 'top' | 'bottom' | 'centre' }
-  | { kind: 'size'; size: 'large' | 'small' }
-  | { kind: 'text' }
-  | { kind: 'light'; light: 'dark' | 'bright' };
-
-export type Task =
-  | { kind: 'caption'; detail: 'short' | 'detailed' }
-  | { kind: 'detect'; targets: Targets }
-  | { kind: 'segment'; targets: Targets }
-  | { kind: 'readText' }
-  | { kind: 'count'; targets: Targets }
-  /**
-   * A yes/no question: "Is there a cat?", "Is this a photo of an animal?", "Are there more
-   * than two people?", 有沒有貓？ `any`: one named thing suffices ("a cat or a dog");
-   * `copula`: asked as "is it / 是…嗎" rather than "is there / 有…嗎" (Chinese answers 是/有).
-   */
-  | { kind: 'yesno'; targets: Targets; attribute: Attribute; any: boolean; copula: boolean }
-  | { kind: 'where'; targets: Targets }
-  | { kind: 'colour'; targets: Targets }
-  | { kind: 'classify'; options: Array<{ phrase: string; classes: string[] }> }
-  | { kind: 'people' }
-  | { kind: 'compare' }
-  | { kind: 'unknown' };
-
-export interface Plan {
-  lang: Lang;
-  task: Task;
-  /** The user asked for JSON in words ("Output a JSON list…") or through responseMimeType. */
-  json: boolean;
-}
-
 
 const INTENTS: Array<[Task['kind'], RegExp]> = [
   ['segment', /segment|\bmasks?\b|分割|遮罩|區隔|区隔|輪廓|轮廓/i],

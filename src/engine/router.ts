@@ -10,13 +10,12 @@
  */
 import type { Logger } from 'pino';
 import { ApiError, apiError, failedPrecondition } from '../errors.js';
-import { ProviderError } from '../providers/provider-errors.js';
 import type { Answer } from './compose/answer.js';
 import { boxAnswer, classAnswer, textAnswer } from './compose/provider-results.js';
 import { renderAnswer } from './compose/render.js';
 import { imagesOf, promptOf, type Engine, type EngineRequest } from '../seam/request.js';
 import { planTasks, targetPhrase, type Plan, type Vocabulary } from './planner.js';
-import { CAPABILITIES, capabilityOf, type Capability, type Provider, type ProviderContext } from '../seam/provider.js';
+import { CAPABILITIES, capabilityOf, retryableFailure, type Capability, type Provider, type ProviderContext } from '../seam/provider.js';
 import { routeFor, type RoutingFile } from './routing-file.js';
 import type { DecodedImage } from '../media/decode.js';
 import type { SafetyRating } from '../vision/analysis.js';
@@ -152,7 +151,8 @@ const HOW_TO_ENABLE: Record<Capability, string> = {
 
 /** Errors another provider might not have: unreachable, timed out, overloaded, rate limited. */
 function isRetryable(err: unknown): boolean {
-  if (err instanceof ProviderError) return err.retryable;
+  const said = retryableFailure(err);
+  if (said !== undefined) return said;
   if (err instanceof ApiError) return err.httpStatus === 429 || err.httpStatus >= 500;
   return true; // an unexpected crash inside a provider: the next one may still answer
 }

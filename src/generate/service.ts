@@ -6,7 +6,8 @@
  */
 import type { Limits } from '../config.js';
 import type { Engine, EngineReport, InputTurn, OutputFormat } from '../seam/request.js';
-import type { ModelCatalog, ModelEntry } from '../engine/models.js';
+import type { ModelCatalog } from '../engine/model-catalog.js';
+import type { ModelEntry } from '../seam/model.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
 import { apiError, invalidArgument, notFound } from '../errors.js';
 import {
@@ -93,7 +94,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     const images = await inspectImageParts(contents, context(project), inner ? 'generate_content_request.contents' : 'contents');
     const usage = countPromptTokens(
       {
-        modelId: model.id,
+        family: model.family,
         contents,
         systemInstruction: inner?.systemInstruction,
         images,
@@ -117,7 +118,7 @@ export function createGenerateService(deps: GenerateServiceDeps) {
     );
     const promptUsage = countPromptTokens(
       {
-        modelId: model.id,
+        family: model.family,
         contents: request.contents,
         systemInstruction: request.systemInstruction,
         images,

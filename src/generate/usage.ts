@@ -2,15 +2,11 @@
  * Prompt token accounting, shared by countTokens and generateContent so the two always
  * agree: text by the Gemma/Gemini tokenizer, images by the model family's policy.
  */
-import { countImageTokens, imageTokenPolicyFor } from '../media/tokens.js';
+import { countImageTokens, imageTokenPolicyOf, type ModelFamily } from '../media/tokens.js';
 import type { TextTokenCounter } from '../media/text-tokens.js';
 import type { WireContent } from '../wire/request.js';
+import type { ModalityTokenCount } from '../wire/response.js';
 import type { ImagePartInfo } from './inputs.js';
-
-export interface ModalityTokenCount {
-  modality: 'TEXT' | 'IMAGE';
-  tokenCount: number;
-}
 
 export interface PromptUsage {
   total: number;
@@ -18,7 +14,8 @@ export interface PromptUsage {
 }
 
 export interface PromptUsageInput {
-  modelId: string;
+  /** The resolved model's family (ModelEntry.family): it picks the image policy. */
+  family: ModelFamily;
   contents: WireContent[];
   systemInstruction?: WireContent | undefined;
   images: ImagePartInfo[];
@@ -30,7 +27,7 @@ export function countPromptTokens(input: PromptUsageInput, text: TextTokenCounte
     c.parts.flatMap((p) => (p.text !== undefined ? [p.text] : [])),
   );
   const textTokens = texts.reduce((sum, t) => sum + text.count(t), 0);
-  const policy = imageTokenPolicyFor(input.modelId);
+  const policy = imageTokenPolicyOf(input);
   const imageTokens = input.images.reduce(
     (sum, img) =>
       sum +

@@ -1,5 +1,5 @@
 /**
- * How many prompt tokens an image costs, per model family (contract §6.2). Pure: width and
+ * How many prompt tokens an image costs, per model family (Gemini's documented rules). Pure: width and
  * height in (upright, as decoded), tokens out. countTokens and generateContent's
  * usageMetadata both call this so they always agree.
  *
@@ -94,16 +94,34 @@ export function countImageTokens(policy: ImageTokenPolicy, input: ImageTokenInpu
   }
 }
 
+/** The model families whose token accounting differs; every catalogue entry names one (ModelEntry.family). */
+export type ModelFamily = 'gemini-1.0' | 'gemini-1.5' | 'gemini-2' | 'gemini-3';
+
+/** The image policy of each family: the one table the server counts image tokens by. */
+export const IMAGE_TOKEN_POLICY: Readonly<Record<ModelFamily, ImageTokenPolicy>> = {
+  'gemini-1.0': 'fixed258',
+  'gemini-1.5': 'tiles-1.5',
+  'gemini-2': 'tiles-2x',
+  'gemini-3': 'gemini3',
+};
+
+/** The policy for a resolved model: its catalogue entry's family. */
+export function imageTokenPolicyOf(model: { family: ModelFamily }): ImageTokenPolicy {
+  return IMAGE_TOKEN_POLICY[model.family];
+}
+
 /**
- * The policy for a model name (`gemini-2.5-flash`, `models/gemini-1.5-pro-002`,
- * `gemini-3-pro-preview`). Unknown names get the 2.x rule, the family most clients name.
+ * The policy for a bare model name (`gemini-2.5-flash`, `models/gemini-1.5-pro-002`,
+ * `gemini-3-pro-preview`), for callers without a catalogue entry; the server reads the
+ * entry's family (imageTokenPolicyOf). Unknown names get the 2.x rule, the family most
+ * clients name.
  */
 export function imageTokenPolicyFor(modelId: string): ImageTokenPolicy {
   const id = modelId.trim().toLowerCase().replace(/^models\//, '');
-  if (/^gemini-1\.0-/.test(id) || id === 'gemini-pro-vision') return 'fixed258';
-  if (/^gemini-1\.5-/.test(id)) return 'tiles-1.5';
-  if (/^gemini-3([.-]|$)/.test(id)) return 'gemini3';
-  return 'tiles-2x'; // gemini-2.0-*, gemini-2.5-*, gemini-*-latest aliases, anything else
+  if (/^gemini-1\.0-/.test(id) || id === 'gemini-pro-vision') return IMAGE_TOKEN_POLICY['gemini-1.0'];
+  if (/^gemini-1\.5-/.test(id)) return IMAGE_TOKEN_POLICY['gemini-1.5'];
+  if (/^gemini-3([.-]|$)/.test(id)) return IMAGE_TOKEN_POLICY['gemini-3'];
+  return IMAGE_TOKEN_POLICY['gemini-2']; // gemini-2.0-*, gemini-2.5-*, gemini-*-latest aliases, anything else
 }
 
 export function isImageTokenPolicy(value: string): value is ImageTokenPolicy {

@@ -5,13 +5,14 @@
  * router can try them in order. Two shapes of provider exist:
  *  - whole-request providers (`answersWhole`): the offline engine and upstream Gemini
  *    answer any capability they list by themselves, in Gemini's own format;
- *  - typed providers return facts (boxes, masks, text, scores) and the router renders
+ *  - typed providers return facts (boxes, masks, text, scores) and engine/compose/ writes
  *    them the way Gemini writes them, so `box_2d` is always 0..1000 [ymin, xmin, ymax, xmax]
  *    whatever convention the model answered in.
+ * The router plans the prompt once and every provider reads that plan from its context.
  */
 import type { Logger } from 'pino';
 import type { EngineReport, EngineRequest } from './request.js';
-import type { Plan, Task } from '../engine/planner.js';
+import type { Plan, Task } from './plan.js';
 import type { NormBox, ReadLine } from '../vision/analysis.js';
 
 export type Capability = 'answer' | 'detect' | 'segment' | 'readText' | 'classify';
@@ -35,10 +36,21 @@ export function capabilityOf(task: Task): Capability {
   }
 }
 
+/**
+ * Whether another provider might answer where this one failed, as the failure says it
+ * (providers' errors carry `retryable`: ProviderError in providers/provider-errors.ts);
+ * undefined when the error does not say, and the router judges by its status.
+ */
+export function retryableFailure(err: unknown): boolean | undefined {
+  const said = typeof err === 'object' && err !== null ? (err as { retryable?: unknown }).retryable : undefined;
+  return typeof said === 'boolean' ? said : undefined;
+}
+
 /** Token counts a provider measured itself; they replace Ocellus's own estimate in usageMetadata. */
 export type ProviderUsage = NonNullable<EngineReport['usage']>;
 
 export interface ProviderContext extends EngineRequest {
+  /** What the prompt asks, planned once by the router; providers answer this, never a plan of their own. */
   plan: Plan;
   capability: Capability;
   /** The user's words of the last turn. */

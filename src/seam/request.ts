@@ -4,7 +4,7 @@
  * the answer as text pieces so streaming can forward them as they are composed.
  */
 import type { DecodedImage } from '../media/decode.js';
-import type { ModelEntry } from '../engine/models.js';
+import type { ModelEntry } from './model.js';
 import type { SafetyRating } from '../vision/analysis.js';
 import type { GenerateContentRequest } from '../wire/request.js';
 

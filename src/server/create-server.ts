@@ -19,7 +19,7 @@ import { effectiveRouting, OFFLINE_PROVIDER } from '../engine/routing-file.js';
 import type { SegmentBoxes } from '../providers/grounded-sam/provider.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
-import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/models.js';
+import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/model-catalog.js';
 import { createDiskGuard } from '../files/disk-space.js';
 import { FsBlobStore } from '../files/fs-blob.js';
 import { createFilesService } from '../files/service.js';

@@ -3,7 +3,12 @@
  * camelCase paths and silently drops anything else.
  */
 import { randomBytes } from 'node:crypto';
-import type { ModalityTokenCount } from '../generate/usage.js';
+
+/** One modality's share of a token count (usageMetadata.promptTokensDetails entries). */
+export interface ModalityTokenCount {
+  modality: 'TEXT' | 'IMAGE';
+  tokenCount: number;
+}
 
 export interface UsageMetadata {
   promptTokenCount: number;

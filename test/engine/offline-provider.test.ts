@@ -9,7 +9,7 @@ import { OfflineVision, type RunModels } from '../../src/engine/offline/vision.j
 import { MeasurementsOnly } from '../../src/engine/offline/measurements-only.js';
 import { createOfflineProvider, offlineCapabilities, type InstalledModels } from '../../src/engine/offline/provider.js';
 import { planTasks, type Plan } from '../../src/engine/planner.js';
-import { createModelCatalog } from '../../src/engine/models.js';
+import { createModelCatalog } from '../../src/engine/model-catalog.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import type { EngineRequest } from '../../src/seam/request.js';
 import type { Provider, ProviderContext } from '../../src/seam/provider.js';

@@ -4,7 +4,7 @@ import { RoutingEngine } from '../../src/engine/router.js';
 import type { EngineRequest } from '../../src/seam/request.js';
 import type { Provider } from '../../src/seam/provider.js';
 import { providerRejected, providerUnreachable } from '../../src/providers/provider-errors.js';
-import { createModelCatalog } from '../../src/engine/models.js';
+import { createModelCatalog } from '../../src/engine/model-catalog.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import type { DecodedImage } from '../../src/media/decode.js';
 import type { RoutingFile } from '../../src/engine/routing-file.js';

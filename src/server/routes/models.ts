@@ -1,6 +1,7 @@
 /** GET /{v}/models (paged) and GET /{v}/models/{model}, in Gemini's Model shape. */
 import type { FastifyInstance } from 'fastify';
-import type { ModelCatalog, ModelEntry } from '../../engine/models.js';
+import type { ModelCatalog } from '../../engine/model-catalog.js';
+import type { ModelEntry } from '../../seam/model.js';
 import type { CapabilityRoute } from '../../engine/router.js';
 
 /** Which providers serve each capability of a model (from the router). */

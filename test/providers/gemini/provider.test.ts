@@ -12,7 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGeminiProvider } from '../../../src/providers/gemini/provider.js';
 import { ProviderError } from '../../../src/providers/provider-errors.js';
 import type { EngineReport } from '../../../src/seam/request.js';
-import { DEFAULT_MODELS } from '../../../src/engine/models.js';
+import { DEFAULT_MODELS } from '../../../src/engine/model-catalog.js';
 import type { Provider, ProviderContext } from '../../../src/seam/provider.js';
 import type { GeminiProviderSpec } from '../../../src/providers/gemini/config.js';
 import { parseFileRef } from '../../../src/wire/file-ref.js';

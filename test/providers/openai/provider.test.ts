@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenAiProvider } from '../../../src/providers/openai/provider.js';
 import { ProviderError } from '../../../src/providers/provider-errors.js';
 import type { EngineReport, InputTurn, OutputFormat } from '../../../src/seam/request.js';
-import { DEFAULT_MODELS } from '../../../src/engine/models.js';
+import { DEFAULT_MODELS } from '../../../src/engine/model-catalog.js';
 import type { ProviderContext } from '../../../src/seam/provider.js';
 import type { OpenAiProviderSpec } from '../../../src/providers/openai/config.js';
 import { decodeImage, type DecodedImage } from '../../../src/media/decode.js';

@@ -2,22 +2,11 @@
  * The model catalogue: the Gemini model names clients use, each mapped to Ocellus's
  * engine and to the token-accounting family of the model it stands in for. The seed's
  * code names `gemini-2.5-flash`; other clients name older or newer ones. All of them run
- * on the same local engine; what differs is how tokens are counted.
+ * on the same local engine; what differs is how tokens are counted (the entry's `family`,
+ * which media/tokens.ts maps to an image token policy).
  */
-
-export type ModelFamily = 'gemini-1.0' | 'gemini-1.5' | 'gemini-2' | 'gemini-3';
-
-export interface ModelEntry {
-  /** Id without the `models/` prefix, e.g. `gemini-2.5-flash`. */
-  id: string;
-  displayName: string;
-  description: string;
-  family: ModelFamily;
-  version: string;
-  inputTokenLimit: number;
-  outputTokenLimit: number;
-  thinking: boolean;
-}
+import type { ModelFamily } from '../media/tokens.js';
+import type { ModelEntry } from '../seam/model.js';
 
 export interface ModelCatalog {
   list(): readonly ModelEntry[];
