@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from '../seam/request.js';
 import { MeasurementsOnly } from '../engine/offline/measurements-only.js';
@@ -69,6 +69,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Replaces the default engine (tests, other providers). */
   engine?: Engine;
+  /** Where the default logger writes (stdout when unset); tests read the log lines from it. */
+  logDestination?: DestinationStream;
   /** Where `ocellus keys create` keys live (default: SQLite in the data dir unless --no-stored-keys). */
   keyStore?: KeyStore;
   /** Replaces the Gemma tokenizer (tests that must not load it). */
@@ -97,7 +99,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const tracing = await openTracing({ endpoint: config.ops.otlpEndpoint, serviceName: config.ops.serviceName });
   const { spans } = tracing;
   // Trace and span ids in every log line written inside a traced request.
-  const logger = opts.logger ?? pino({ level: config.logLevel, ...(spans.enabled ? { mixin: () => spans.activeIds() ?? {} } : {}) });
+  // (A request's own logger has them bound already: tracing/http.ts.)
+  const logOptions = {
+    level: config.logLevel,
+    ...(spans.enabled ? { mixin: (_o: object, _l: number, log: Logger) => ('trace_id' in log.bindings() ? {} : (spans.activeIds() ?? {})) } : {}),
+  };
+  const logger = opts.logger ?? (opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions));
   const metrics = createMetrics();
   const keyStore: KeyStore | undefined = opts.keyStore ?? (config.ops.storedKeys ? openSqliteKeyStore(config.dataDir) : undefined);
   quietNativeLibraries();

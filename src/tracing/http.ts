@@ -27,6 +27,9 @@ export async function registerRequestSpans(app: FastifyInstance, otel: OtelTraci
       parent,
     );
     spans.set(req, span);
+    // Every line the request logs, in hooks and the error handler too, carries its trace.
+    const ids = span.spanContext();
+    req.log = req.log.child({ trace_id: ids.traceId, span_id: ids.spanId });
     reply.raw.once('close', () => {
       const status = reply.raw.headersSent ? reply.raw.statusCode : 499;
       span.setAttribute('http.response.status_code', status);

@@ -1,5 +1,6 @@
 /** Helpers of the operations tests: the CLI as a child process, servers on a chosen data dir. */
 import { spawn } from 'node:child_process';
+import type { DestinationStream } from 'pino';
 import { loadConfig, type ConfigFlags } from '../../src/config.js';
 import { createServer, type OcellusServer } from '../../src/server/create-server.js';
 import { REPO_ROOT } from '../support/fixtures.js';
@@ -28,9 +29,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 /** The real server (measurements engine, no models) on `dataDir`, listening on 127.0.0.1. */
-export async function startOn(dataDir: string, flags: ConfigFlags = {}): Promise<{ baseUrl: string; server: OcellusServer }> {
-  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', engine: 'measurements', ...flags }, {});
-  const server = await createServer(config);
+export async function startOn(
+  dataDir: string,
+  flags: ConfigFlags = {},
+  opts: { env?: Record<string, string>; logDestination?: DestinationStream } = {},
+): Promise<{ baseUrl: string; server: OcellusServer }> {
+  const config = loadConfig({ port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', engine: 'measurements', ...flags }, opts.env ?? {});
+  const server = await createServer(config, opts.logDestination ? { logDestination: opts.logDestination } : {});
   const address = await server.listen();
   return { baseUrl: `http://127.0.0.1:${new URL(address).port}`, server };
 }
