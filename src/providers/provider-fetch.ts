@@ -149,24 +149,5 @@ export async function ensureOk(res: ProviderResponse, provider: string): Promise
   throw err;
 }
 
-/** Lines of a `text/event-stream` body: yields each event's joined `data:` payload. */
-export async function* sseEvents(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let data: string[] = [];
-  for await (const chunk of chunks) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl).replace(/\r$/, '');
-      buffer = buffer.slice(nl + 1);
-      if (line === '') {
-        if (data.length) yield data.join('\n');
-        data = [];
-      } else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-    }
-  }
-  const rest = (buffer + decoder.decode()).replace(/\r$/, '');
-  if (rest.startsWith('data:')) data.push(rest.slice(5).replace(/^ /, ''));
-  if (data.length) yield data.join('\n');
-}
+/** Every SSE stream is read by the one parser (the Gemini client's, which has no Node imports). */
+export { sseEvents } from './gemini/client/sse.js';

@@ -10,13 +10,9 @@ import {
   providerKeyRefused,
   retryAfterSeconds,
 } from '../provider-errors.js';
+import { parseErrorText, type GeminiErrorBody } from './client/envelope.js';
 
-export interface GeminiErrorBody {
-  code?: number;
-  message?: string;
-  status?: string;
-  details?: unknown[];
-}
+export type { GeminiErrorBody } from './client/envelope.js';
 
 /** A 403 about a file: the upstream does not know (any more) a file the request named. */
 export class UpstreamFileError extends ProviderError {
@@ -63,17 +59,7 @@ export function geminiError(provider: string, httpStatus: number, e: GeminiError
   return providerHttpError(provider, httpStatus, message, after === undefined ? undefined : String(after));
 }
 
-/** The envelope in a response body, or the raw text as the message when it is not one. */
+/** The envelope in a response body, or the raw text as the message when it is not one (an HTML page from a proxy, say). */
 export function parseErrorBody(text: string): GeminiErrorBody {
-  try {
-    const j = JSON.parse(text) as unknown;
-    // A streamed JSON array answers errors as [{"error":…}].
-    const first = Array.isArray(j) ? j[0] : j;
-    const err = (first as { error?: unknown } | null)?.error;
-    if (err && typeof err === 'object') return err as GeminiErrorBody;
-    if (typeof err === 'string') return { message: err };
-  } catch {
-    /* not JSON: an HTML page from a proxy, say */
-  }
-  return { message: text.replace(/\s+/g, ' ').trim().slice(0, 300) };
+  return parseErrorText(text) ?? { message: text.replace(/\s+/g, ' ').trim().slice(0, 300) };
 }

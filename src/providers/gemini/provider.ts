@@ -7,14 +7,14 @@
  */
 import type { FileOpener, StoredImageFile } from '../../seam/files.js';
 import { CAPABILITIES, type Provider, type ProviderContext, type ProviderDeps } from '../../seam/provider.js';
-import type { GeminiProviderSpec } from './config.js';
-import { providerFetch, sseEvents } from '../provider-fetch.js';
 import { providerFailed } from '../provider-errors.js';
-import { geminiError, UpstreamFileError } from './errors.js';
+import type { GeminiProviderSpec } from './config.js';
+import { UpstreamFileError } from './errors.js';
 import { createFileMirror, type MirroredFile } from './file-mirror.js';
-import { buildUpstreamRequest, classifyFileUri, fileUrisOf, modelPath, upstreamUrl, type UpstreamFileRef } from './request.js';
+import { buildUpstreamRequest, classifyFileUri, fileUrisOf, type UpstreamFileRef } from './request.js';
 import { chunkFinishReason, chunkReport, chunkText, type UpstreamChunk } from './stream.js';
-import { checkOk, uploadResumable, type UpstreamTarget } from './upload.js';
+import { uploadStoredFile } from './upload.js';
+import { createUpstreamClient, type UpstreamTarget } from './upstream-client.js';
 
 export const GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
 
@@ -30,11 +30,12 @@ export function createGeminiProvider(id: string, spec: GeminiProviderSpec, deps:
     timeoutMs: spec.timeoutMs ?? deps.timeoutMs,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   };
+  const client = createUpstreamClient(target);
   const log = deps.logger.child({ provider: id });
   const mirror = createFileMirror({
     upload: async (file: StoredImageFile) => {
       const t0 = Date.now();
-      const up = await uploadResumable(target, file);
+      const up = await uploadStoredFile(client, file);
       log.info({ file: file.name, upstream: up.name, ms: Date.now() - t0 }, 'file mirrored to upstream Gemini');
       return up;
     },
@@ -53,27 +54,9 @@ export function createGeminiProvider(id: string, spec: GeminiProviderSpec, deps:
   }
 
   async function* streamAnswer(ctx: ProviderContext, body: Record<string, unknown>): AsyncGenerator<string> {
-    const model = modelPath(spec.model ?? ctx.model.id);
-    const res = await providerFetch(
-      upstreamUrl(baseUrl, version, `${model}:streamGenerateContent?alt=sse`),
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-goog-api-key': spec.apiKey },
-        body: JSON.stringify(body),
-      },
-      { ...target, signal: ctx.signal },
-    );
-    await checkOk(res, id);
     let finished = false;
-    for await (const data of sseEvents(res.body())) {
-      let chunk: UpstreamChunk;
-      try {
-        chunk = JSON.parse(data) as UpstreamChunk;
-      } catch {
-        throw providerFailed(id, `sent a stream event that is not JSON: ${data.slice(0, 200)}`);
-      }
-      // Gemini reports a failure after the headers as an ordinary event holding the envelope.
-      if (chunk.error) throw geminiError(id, chunk.error.code ?? 500, chunk.error);
+    // Errors (HTTP and mid-stream `{"error":…}` events) arrive already mapped by the upstream client.
+    for await (const chunk of client.streamGenerateContent(spec.model ?? ctx.model.id, body, { signal: ctx.signal }) as AsyncIterable<UpstreamChunk>) {
       const report = chunkReport(chunk);
       if (report) ctx.report(report);
       if (chunkFinishReason(chunk)) finished = true;
@@ -116,9 +99,7 @@ export function createGeminiProvider(id: string, spec: GeminiProviderSpec, deps:
 
     /** Checks the key against the model list, so a refused key shows in the start-up log. */
     async warm() {
-      const res = await providerFetch(upstreamUrl(baseUrl, version, 'models?pageSize=1'), { headers: { 'x-goog-api-key': spec.apiKey } }, target);
-      await checkOk(res, id);
-      await res.text();
+      await client.listModels({ pageSize: 1 });
     },
 
     async close() {

@@ -72,14 +72,3 @@ export function buildUpstreamRequest(wire: GenerateContentRequest, mirrors: Read
   }
   return out;
 }
-
-/** `https://host/` + `v1beta` + `models/x:streamGenerateContent?alt=sse`. */
-export function upstreamUrl(baseUrl: string, version: string, path: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/${version}/${path.replace(/^\/+/, '')}`;
-}
-
-/** The upstream model path segment: `gemini-2.5-flash` and `models/gemini-2.5-flash` both give `models/gemini-2.5-flash`. */
-export function modelPath(model: string): string {
-  const m = model.trim();
-  return /^(models|tunedModels)\//.test(m) ? m : `models/${m}`;
-}

@@ -4,7 +4,8 @@
  * file stops being used.
  */
 import { describe, expect, it } from 'vitest';
-import { buildUpstreamRequest, classifyFileUri, fileUrisOf, modelPath, upstreamUrl } from '../../../src/providers/gemini/request.js';
+import { buildUpstreamRequest, classifyFileUri, fileUrisOf } from '../../../src/providers/gemini/request.js';
+import { apiUrl as upstreamUrl, modelPath } from '../../../src/providers/gemini/client/urls.js';
 import { chunkReport, chunkText } from '../../../src/providers/gemini/stream.js';
 import { geminiError, isKeyRefusal, parseErrorBody, retryDelayOf, UpstreamFileError } from '../../../src/providers/gemini/errors.js';
 import { createFileMirror, usableUntil } from '../../../src/providers/gemini/file-mirror.js';
