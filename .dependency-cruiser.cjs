@@ -59,6 +59,15 @@ module.exports = {
       to: { circular: true },
     },
     {
+      name: 'no-cycles-through-root-modules',
+      comment:
+        'The folder rule above sees folders inside src/, not the modules at its root (config.ts, main.ts, errors.ts): ' +
+        'a cycle through one of those is caught here.',
+      severity: 'error',
+      from: { path: '^src/[^/]+$' },
+      to: { circular: true },
+    },
+    {
       name: 'imports-resolve',
       comment: 'An import the cruiser cannot resolve is an arrow no rule above can see: every import must resolve.',
       severity: 'error',

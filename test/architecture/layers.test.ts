@@ -52,6 +52,14 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
         },
         'src/media → src/overlay',
       ],
+      [
+        'no-cycles-through-root-modules',
+        {
+          'src/config.ts': "import { v } from './vision/v.js';\nexport const config = () => v;\n",
+          'src/vision/v.ts': "import { config } from '../config.js';\nexport const v = () => config;\n",
+        },
+        'src/config.ts → src/vision/v.ts',
+      ],
       ['imports-resolve', { 'src/media/r.ts': "import { gone } from './gone.js';\nexport const r = gone;\n" }, 'src/media/r.ts → ./gone.js'],
     ];
 
