@@ -4,6 +4,7 @@ import { registerServe } from './cli/serve.js';
 import { registerPull } from './cli/pull.js';
 import { registerModels } from './cli/models.js';
 import { registerAsk } from './cli/ask.js';
+import { registerLabel } from './cli/label.js';
 import { registerKeys } from './cli/keys.js';
 import { describeFailure } from './cli/failure.js';
 
@@ -13,6 +14,7 @@ export function buildCli(): Command {
   registerPull(program);
   registerModels(program);
   registerAsk(program);
+  registerLabel(program);
   registerKeys(program);
   return program;
 }
