@@ -17,7 +17,7 @@ const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ocellus-batch-restart-'));
 let child: ChildProcess | undefined;
 
 function serve(port: number): ChildProcess {
-  const env = { ...process.env, OCELLUS_LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, OCELLUS_LOG_LEVEL: 'warn' };
   for (const k of ['OCELLUS_API_KEYS', 'OCELLUS_PORT', 'OCELLUS_DATA_DIR']) delete env[k];
   const args = ['--import', 'tsx', 'src/main.ts', 'serve', '--port', String(port), '--data-dir', dataDir, '--no-warm', '--vision-threads', '1', '--no-segment', '--no-ocr'];
   const c = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
