@@ -15,7 +15,7 @@
  *   repeated after a crash finds the file it already wrote);
  * - on start, makes requests left running by a killed process pending again.
  */
-import { ApiError } from '../errors.js';
+import { ApiError, internal, invalidArgument } from '../errors.js';
 import type { BatchFiles, RunRequest, WorkGate } from './ports.js';
 import type { ClaimedItem, ItemError, JobStore } from './store.js';
 import { responseLine } from './wire.js';
@@ -92,7 +92,7 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
         request = undefined;
       }
       if (request === undefined) {
-        store.complete(item.batchId, item.index, { error: { code: 400, message: 'The request is not JSON.', status: 'INVALID_ARGUMENT' } });
+        store.complete(item.batchId, item.index, { error: itemError(invalidArgument('The request is not JSON.'), opts.log) });
       } else {
         const response = await run({ project: item.project, model: item.model, request, signal: controller.signal });
         if (controller.signal.aborted) throw controller.signal.reason;
@@ -188,7 +188,7 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
 }
 
 function itemError(err: unknown, log: EmbeddedQueueOptions['log']): ItemError {
-  if (err instanceof ApiError) return { code: err.httpStatus, message: err.message, status: err.status };
-  log?.error({ err }, 'batch request failed');
-  return { code: 500, message: 'An internal error has occurred.', status: 'INTERNAL' };
+  if (!(err instanceof ApiError)) log?.error({ err }, 'batch request failed');
+  const e = err instanceof ApiError ? err : internal(undefined, err);
+  return { code: e.httpStatus, message: e.message, status: e.status };
 }
