@@ -6,6 +6,7 @@ import { ApiClient } from './api.js';
 import { createAskTab } from './ask-tab.js';
 import { byId, clearError, h, showError } from './dom.js';
 import { createFilesTab } from './files-tab.js';
+import { createBatchesTab } from './batches-tab.js';
 
 const KEY_STORAGE = 'ocellus.apiKey';
 const MODEL_STORAGE = 'ocellus.model';
@@ -23,6 +24,7 @@ const globalError = byId('global-error');
 const files = createFilesTab(api, { onUse: (file) => ask.addFile(file) });
 const ask = createAskTab(api, { model: () => modelSelect.value.replace(/^models\//, ''), onNeedFiles: () => files.refresh() });
 files.onList((list) => ask.setUploadedFiles(list));
+const batches = createBatchesTab(api);
 
 async function loadModels(): Promise<void> {
   clearError(globalError);
@@ -57,6 +59,9 @@ for (const button of document.querySelectorAll<HTMLButtonElement>('.tabs button'
     byId('tab-ask').hidden = button.dataset.tab !== 'ask';
     byId('tab-files').hidden = button.dataset.tab !== 'files';
     if (button.dataset.tab === 'files') void files.refresh();
+    byId('tab-batches').hidden = button.dataset.tab !== 'batches';
+    if (button.dataset.tab === 'batches') void batches.refresh();
+    else batches.pause();
   });
 }
 
