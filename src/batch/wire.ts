@@ -111,7 +111,11 @@ export function parseJsonlInput(text: string, fileName: string): NewItem[] {
   return items;
 }
 
-const badLine = (message: string) => ({ code: 400, message, status: 'INVALID_ARGUMENT' });
+/** A line's error in the batch's results, with the code and status of the catalogue's invalidArgument. */
+const badLine = (message: string) => {
+  const e = invalidArgument(message);
+  return { code: e.httpStatus, message: e.message, status: e.status };
+};
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
