@@ -55,7 +55,7 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.uploadsDir, checkKey(key) + PART);
   }
 
-  blobPath(key: string): string {
+  private blobPath(key: string): string {
     return path.join(this.blobsDir, checkKey(key));
   }
 
@@ -95,14 +95,17 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
+  /** fsync'd bytes, renamed into blobs/, both directories fsync'd: after a crash the object is wholly there or not. */
   async completeUpload(uploadKey: string, blobKey: string): Promise<StoredObject> {
-    await this.commit(uploadKey, blobKey);
+    await rename(this.partialPath(uploadKey), this.blobPath(blobKey));
+    await syncDir(this.blobsDir);
+    await syncDir(this.uploadsDir);
     const s = await stat(this.blobPath(blobKey));
     return { key: blobKey, size: s.size, mtimeMs: s.mtimeMs };
   }
 
   abortUpload(uploadKey: string): Promise<void> {
-    return this.deletePartial(uploadKey);
+    return unlinkIfExists(this.partialPath(uploadKey));
   }
 
   async listUploads(before: number): Promise<StoredObject[]> {
@@ -141,44 +144,6 @@ export class FsBlobStore implements BlobStore {
       await handle.close();
       throw err;
     }
-  }
-
-  async partialSize(key: string): Promise<number | undefined> {
-    return sizeOf(this.partialPath(key));
-  }
-
-  readPartial(key: string): Readable {
-    return createReadStream(this.partialPath(key));
-  }
-
-  async deletePartial(key: string): Promise<void> {
-    await unlinkIfExists(this.partialPath(key));
-  }
-
-  async commit(partialKey: string, blobKey: string): Promise<void> {
-    await rename(this.partialPath(partialKey), this.blobPath(blobKey));
-    await syncDir(this.blobsDir);
-    await syncDir(this.uploadsDir);
-  }
-
-  readBlob(key: string): Readable {
-    return createReadStream(this.blobPath(key));
-  }
-
-  async blobSize(key: string): Promise<number | undefined> {
-    return sizeOf(this.blobPath(key));
-  }
-
-  async deleteBlob(key: string): Promise<void> {
-    await unlinkIfExists(this.blobPath(key));
-  }
-
-  async listBlobs(): Promise<StoredObject[]> {
-    return list(this.blobsDir, '');
-  }
-
-  async listPartials(): Promise<StoredObject[]> {
-    return list(this.uploadsDir, PART);
   }
 }
 
