@@ -27,6 +27,8 @@ export function onApiOrigin(uploadUrl: string, baseUrl: string): string | undefi
   }
   const base = new URL(baseUrl);
   u.protocol = base.protocol;
-  u.host = base.host;
+  // hostname and port one by one: assigning `host` without a port keeps the old port.
+  u.hostname = base.hostname;
+  u.port = base.port;
   return u.href;
 }
