@@ -7,6 +7,7 @@
  *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway, burst, soak); no docs
  *   npm run bench -- --skip-build       use dist/ as it is
  *   npm run bench -- --upload-mib 256   a smaller upload
+ *   npm run bench -- --batch-n 200      images in the batch suite (default 1000; 20 with --quick)
  *   npm run bench -- --docs / --no-docs force writing docs/benchmarks.md, or not
  *
  * Standards this follows: speed and memory targets live here, not in timed tests; every
@@ -31,8 +32,9 @@ import { runUpload } from './suites/upload.js';
 import { runVision } from './suites/vision.js';
 import { runBurst } from './suites/burst.js';
 import { runSoak } from './suites/soak.js';
+import { runBatchBench } from './suites/batch.js';
 
-const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway', 'burst', 'soak'] as const;
+const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const { values: flags } = parseArgs({
@@ -41,6 +43,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'skip-build': { type: 'boolean', default: false },
     'upload-mib': { type: 'string' },
+    'batch-n': { type: 'string' },
     docs: { type: 'boolean' },
     'no-docs': { type: 'boolean' },
   },
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (['overhead', 'decode', 'vision', 'gateway', 'burst', 'soak'].some((s) => selected.includes(s as SuiteName))) {
+  if (['overhead', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch'].some((s) => selected.includes(s as SuiteName))) {
     log('fixtures: scripts/fetch-fixtures.sh');
     await ensureFixtures();
   }
@@ -137,6 +140,15 @@ async function main(): Promise<void> {
     runBurst({ photoPath: fixturePath('person.jpg'), tmpDir, concurrency: 200, queue: 32, threads: 2, rounds: quick ? 1 : 3, log }),
   );
   await run('soak', () => runSoak({ photoPath: fixturePath('person.jpg'), tmpDir, durationMs: quick ? 10_000 : 120_000, clients: 8, log }));
+  await run('batch', () =>
+    runBatchBench({
+      photoPaths: (['dog.jpg', 'person.jpg', 'horses.jpg', 'giraffe.jpg', 'eagle.jpg', 'scream.jpg'] as const).map((p) => fixturePath(p)),
+      tmpDir,
+      n: flags['batch-n'] ? Number(flags['batch-n']) : quick ? 20 : 1000,
+      threads: 2,
+      log,
+    }),
+  );
 
   const totalSeconds = (performance.now() - started) / 1000;
   log(`\nall done in ${totalSeconds.toFixed(0)} s; load average now ${loadAverage()}`);

@@ -1,0 +1,135 @@
+/**
+ * Suite "batch": images per second for an N-image detection batch against the same N
+ * requests sent one by one to generateContent, at 1, 2 and 4 clients (the best of them is
+ * the baseline), all against one real `ocellus serve` child with the offline detector.
+ *
+ * The photos go up once through the Files API and every request names its photo by
+ * `fileData`, so the batch (a JSONL file batch, as `ocellus label` sends) and the direct
+ * requests carry the very same request bodies; the server's image cache helps both alike.
+ * The batch's time runs from the create call to the poll that sees BATCH_STATE_SUCCEEDED
+ * (polled every 200 ms). The child runs `--batch-concurrency` equal to its model threads,
+ * the setting for a machine that does nothing else; the default (1) leaves a thread for
+ * interactive requests.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import path from 'node:path';
+import type { SuiteResult } from '../lib/report.js';
+import { startOcellus } from '../lib/servers.js';
+import { fmt, ratio } from '../lib/stats.js';
+
+export interface BatchBenchOptions {
+  /** Photos to cycle through (small JPEGs). */
+  photoPaths: string[];
+  tmpDir: string;
+  /** Requests in the batch, and sent directly at each client count. */
+  n: number;
+  threads: number;
+  log: (line: string) => void;
+  /** Starts the server (default: the built `ocellus serve`); for runs against src/ through tsx. */
+  start?: typeof startOcellus;
+}
+
+const DETECT = 'Detect all of the prominent items in the image. The box_2d should be [ymin, xmin, ymax, xmax] normalized to 0-1000.';
+const CLIENTS = [1, 2, 4];
+
+export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<SuiteResult, 'seconds' | 'cpu'>> {
+  const start = opts.start ?? startOcellus;
+  const server = await start({
+    dataDir: path.join(opts.tmpDir, 'batch-data'),
+    logFile: path.join(opts.tmpDir, 'batch.log'),
+    extraArgs: ['--vision-threads', String(opts.threads), '--batch-concurrency', String(opts.threads), '--no-segment', '--no-ocr', '--log-level', 'warn'],
+  });
+  const base = `http://127.0.0.1:${server.port}/v1beta`;
+  const post = async (p: string, body: unknown) => {
+    const res = await fetch(`${base}/${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`POST ${p}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<any>;
+  };
+  try {
+    const { readFile } = await import('node:fs/promises');
+    // One upload per photo (multipart, the SDK's simple path), then N requests naming them.
+    const uris: string[] = [];
+    for (const p of opts.photoPaths) {
+      const bytes = await readFile(p);
+      const boundary = 'ocellus-bench';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ file: { displayName: path.basename(p) } })}\r\n--${boundary}\r\ncontent-type: image/jpeg\r\n\r\n`),
+        bytes,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const res = await fetch(`http://127.0.0.1:${server.port}/upload/v1beta/files?uploadType=multipart`, {
+        method: 'POST',
+        headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'x-goog-upload-protocol': 'multipart' },
+        body,
+      });
+      if (!res.ok) throw new Error(`upload ${p}: ${res.status} ${await res.text()}`);
+      uris.push(((await res.json()) as { file: { uri: string } }).file.uri);
+    }
+    const request = (i: number) => ({
+      contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/jpeg', fileUri: uris[i % uris.length] } }, { text: DETECT }] }],
+    });
+
+    // Warm-up: every photo once, so model loading is in neither measurement.
+    for (let i = 0; i < uris.length; i++) await post('models/gemini-2.5-flash:generateContent', request(i));
+
+    const direct: Array<{ clients: number; seconds: number; failed: number }> = [];
+    for (const clients of CLIENTS) {
+      let next = 0;
+      let failed = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          for (let i = next++; i < opts.n; i = next++) await post('models/gemini-2.5-flash:generateContent', request(i)).catch(() => failed++);
+        }),
+      );
+      direct.push({ clients, seconds: (performance.now() - t0) / 1000, failed });
+      opts.log(`  one by one, ${clients} client(s): ${opts.n} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
+
+    const jsonl = Array.from({ length: opts.n }, (_, i) => JSON.stringify({ key: `r${i}`, request: request(i) })).join('\n');
+    const uploadJsonl = await fetch(`http://127.0.0.1:${server.port}/upload/v1beta/files?uploadType=media`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/jsonl', 'x-goog-upload-protocol': 'raw' },
+      body: `${jsonl}\n`,
+    });
+    if (!uploadJsonl.ok) throw new Error(`upload jsonl: ${uploadJsonl.status} ${await uploadJsonl.text()}`);
+    const inputName = ((await uploadJsonl.json()) as { file: { name: string } }).file.name;
+    const t0 = performance.now();
+    const created = await post('models/gemini-2.5-flash:batchGenerateContent', { batch: { displayName: 'bench', inputConfig: { fileName: inputName } } });
+    let op: any;
+    for (;;) {
+      op = await (await fetch(`${base}/${created.name}`)).json();
+      if (op.done) break;
+      await sleep(200);
+    }
+    const batchSeconds = (performance.now() - t0) / 1000;
+    if (op.metadata.state !== 'BATCH_STATE_SUCCEEDED') throw new Error(`the batch ended ${op.metadata.state}`);
+    const batchFailed = Number(op.metadata.batchStats.failedRequestCount);
+    opts.log(`  batch: ${opts.n} requests in ${batchSeconds.toFixed(1)} s`);
+
+    const rate = (s: number) => opts.n / s;
+    const best = direct.reduce((a, b) => (rate(b.seconds) > rate(a.seconds) ? b : a));
+    return {
+      title: `Batch mode: ${opts.n}-image detection batch vs the same requests one by one`,
+      method:
+        `One \`ocellus serve --vision-threads ${opts.threads} --batch-concurrency ${opts.threads} --no-segment --no-ocr\` child with the offline detector. ` +
+        `${uris.length} packaged photos uploaded once; ${opts.n} detection requests naming them by fileData, sent one by one to generateContent ` +
+        `by ${CLIENTS.join(', ')} clients in turn (the best is the baseline), then as one JSONL file batch, timed from create to the poll that sees it succeeded.`,
+      tables: [
+        {
+          head: ['how', 'seconds', 'images/s', 'failed', 'vs best one by one'],
+          rows: [
+            ...direct.map((d) => [`one by one, ${d.clients} client${d.clients > 1 ? 's' : ''}`, fmt(d.seconds), fmt(rate(d.seconds)), String(d.failed), ratio(rate(d.seconds), rate(best.seconds))]),
+            [`batch (concurrency ${opts.threads})`, fmt(batchSeconds), fmt(rate(batchSeconds)), String(batchFailed), ratio(rate(batchSeconds), rate(best.seconds))],
+          ],
+        },
+      ],
+      notes: [
+        `Batch ÷ best one by one (${best.clients} client${best.clients > 1 ? 's' : ''}): ${ratio(rate(batchSeconds), rate(best.seconds))} images/s.`,
+        'The batch pays for durability (each request claimed and its answer written to SQLite with synchronous=FULL) and a 200 ms poll at the end; it needs no client connections.',
+      ],
+    };
+  } finally {
+    await server.stop();
+  }
+}

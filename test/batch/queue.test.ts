@@ -1,0 +1,167 @@
+/**
+ * The embedded queue's rules on a real SQLite JobStore, with the generation step replaced
+ * by a function the test controls (the engine is not under test here; the e2e tests run the
+ * real one): bounded concurrency, the interactive-first gate, busy answers retried rather
+ * than recorded, a request's own error recorded, cancel aborting running work, a crash's
+ * running requests run again with every answer kept once, and file batches' responses
+ * file written once in request order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { invalidArgument, resourceExhausted } from '../../src/errors.js';
+import type { BatchFiles, RunRequest } from '../../src/batch/ports.js';
+import { createEmbeddedQueue } from '../../src/batch/queue.js';
+import { openSqliteJobStore, type SqliteJobStore } from '../../src/batch/sqlite-store.js';
+import type { NewItem } from '../../src/batch/store.js';
+
+let dir: string;
+let store: SqliteJobStore;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ocellus-queue-'));
+  store = openSqliteJobStore(dir);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const items = (n: number): NewItem[] => Array.from({ length: n }, (_, i) => ({ metadata: { key: `k${i}` }, request: JSON.stringify({ n: i }) }));
+const newBatch = (n: number, id = 'b1', input: { kind: 'inline' } | { kind: 'file'; fileName: string } = { kind: 'inline' }) =>
+  store.createBatch({ id, project: 'p', model: 'models/m', displayName: undefined, input, requestCount: n, createTime: Date.now() }, items(n));
+
+const noFiles: BatchFiles = {
+  readInput: () => Promise.reject(new Error('unused')),
+  createGenerated: () => Promise.reject(new Error('unused')),
+  open: () => Promise.reject(new Error('unused')),
+};
+
+async function settle(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const final = (id = 'b1') => store.getBatch('p', id)!.state;
+
+describe('embedded queue', () => {
+  it('runs every request once, never more than `concurrency` at a time, answers in request order', async () => {
+    let running = 0;
+    let most = 0;
+    const seen: number[] = [];
+    const run: RunRequest = async ({ request }) => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+      seen.push((request as { n: number }).n);
+      return { echo: (request as { n: number }).n };
+    };
+    newBatch(10);
+    const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 2, pollMs: 10 });
+    q.start();
+    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(most).toBe(2);
+    expect(seen.sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(store.results('b1').map((r) => [r.metadata?.key, r.outcome])).toEqual([...Array(10).keys()].map((i) => [`k${i}`, { response: { echo: i } }]));
+    expect(store.getBatch('p', 'b1')!.endTime).toBeDefined();
+  });
+
+  it('takes no work while the gate says interactive requests are waiting', async () => {
+    let open = false;
+    let ran = 0;
+    newBatch(3);
+    const q = createEmbeddedQueue({ store, run: async () => ({ ok: ++ran }), files: noFiles, concurrency: 1, pollMs: 10, gate: () => open });
+    q.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ran).toBe(0);
+    expect(final()).toBe('BATCH_STATE_PENDING');
+    open = true;
+    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(ran).toBe(3);
+  });
+
+  it('a busy engine (429) is retried; a bad request is that request’s error', async () => {
+    let calls = 0;
+    const run: RunRequest = async ({ request }) => {
+      const n = (request as { n: number }).n;
+      if (n === 0 && calls++ < 2) throw resourceExhausted('busy', 1);
+      if (n === 1) throw invalidArgument('contents[0].parts[0]: not an image', 'contents[0].parts[0]');
+      return { n };
+    };
+    newBatch(3);
+    const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5, retryMs: 10 });
+    q.start();
+    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    const results = store.results('b1');
+    expect(results[0]!.outcome).toEqual({ response: { n: 0 } });
+    expect(results[1]!.outcome).toEqual({ error: { code: 400, message: 'contents[0].parts[0]: not an image', status: 'INVALID_ARGUMENT' } });
+    expect(store.counts('b1')).toMatchObject({ succeeded: 2, failed: 1, pending: 0, running: 0 });
+  });
+
+  it('cancel aborts the running request and starts no other', async () => {
+    let started = 0;
+    const run: RunRequest = ({ signal }) =>
+      new Promise((_, reject) => {
+        started++;
+        signal.addEventListener('abort', () => reject(new Error('aborted by the engine')));
+      });
+    newBatch(5);
+    const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5 });
+    q.start();
+    await settle(() => started === 1);
+    store.transition('b1', ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], { state: 'BATCH_STATE_CANCELLED' });
+    q.cancel('b1');
+    await settle(() => q.inFlight === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    await q.stop();
+    expect(started).toBe(1);
+    expect(final()).toBe('BATCH_STATE_CANCELLED');
+    expect(store.counts('b1').succeeded + store.counts('b1').failed).toBe(0);
+  });
+
+  it('after a crash the running requests run again and every answer is kept once', async () => {
+    newBatch(4);
+    // A process claimed two requests and answered one before it died.
+    const claimed = store.claim(2, Date.now());
+    expect(store.complete('b1', claimed[0]!.index, { response: { first: true } })).toBe(true);
+    expect(store.complete('b1', claimed[0]!.index, { response: { again: true } })).toBe(false);
+    const ran: number[] = [];
+    const q = createEmbeddedQueue({ store, run: async ({ request }) => (ran.push((request as { n: number }).n), { n: (request as { n: number }).n }), files: noFiles, concurrency: 1, pollMs: 5 });
+    q.start();
+    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(ran.sort()).toEqual([1, 2, 3]);
+    const results = store.results('b1');
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3]);
+    expect(results[0]!.outcome).toEqual({ response: { first: true } });
+  });
+
+  it('a file batch ends with its responses file, written once, one line per request in order', async () => {
+    const written: Array<{ id: string; text: string }> = [];
+    const files: BatchFiles = {
+      ...noFiles,
+      createGenerated: async (_p, id, _d, _m, bytes) => {
+        written.push({ id, text: bytes.toString() });
+        return `files/${id}`;
+      },
+    };
+    newBatch(3, 'fb', { kind: 'file', fileName: 'files/in' });
+    const q = createEmbeddedQueue({ store, run: async ({ request }) => ({ n: (request as { n: number }).n }), files, concurrency: 2, pollMs: 5 });
+    q.start();
+    await settle(() => final('fb') === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(written).toHaveLength(1);
+    expect(written[0]!.id).toBe('batch-fb');
+    expect(written[0]!.text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([0, 1, 2].map((n) => ({ key: `k${n}`, response: { n } })));
+    expect(store.getBatch('p', 'fb')!.responsesFile).toBe('files/batch-fb');
+    expect(store.isGenerated('p', 'batch-fb')).toBe(true);
+  });
+});
