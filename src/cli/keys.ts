@@ -7,6 +7,9 @@ import { Command, Option } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config.js';
 import { createKey } from '../keys/admin.js';
 import { openSqliteKeyStore } from '../keys/sqlite.js';
+import { openPostgresKeyStore } from '../keys/postgres.js';
+import { openDatabase } from '../db/database.js';
+import { pino } from 'pino';
 import type { KeyStore, StoredKey } from '../keys/store.js';
 import { typedFlags } from './serve.js';
 
@@ -18,6 +21,7 @@ interface KeysFlags extends ConfigFlags {
 }
 
 const dataDirOption = () => new Option('--data-dir <dir>', 'the server\'s data dir, where keys.sqlite lives (OCELLUS_DATA_DIR, default ./data)');
+const databaseOption = () => new Option('--database-url <url>', 'the replicas\' shared PostgreSQL, where their keys live (OCELLUS_DATABASE_URL)');
 
 const whole = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
@@ -25,8 +29,17 @@ const whole = (flag: string, v: string | undefined): number | undefined => {
   return Number(v);
 };
 
+/** The store the server uses: the shared database with --database-url, else the data dir's SQLite. */
 async function withStore<T>(command: Command, fn: (store: KeyStore) => Promise<T>): Promise<T> {
   const config = loadConfig(typedFlags<ConfigFlags>(command));
+  if (config.scale.databaseUrl) {
+    const database = await openDatabase(config.scale.databaseUrl, pino({ level: 'warn' }, pino.destination(2)));
+    try {
+      return await fn(await openPostgresKeyStore(database.pool));
+    } finally {
+      await database.close();
+    }
+  }
   const store = openSqliteKeyStore(config.dataDir);
   try {
     return await fn(store);
@@ -48,6 +61,7 @@ export function registerKeys(program: Command): void {
     .option('--rpm <n>', 'requests per minute for this key')
     .option('--storage-bytes <n>', 'file storage for this key, bytes')
     .addOption(dataDirOption())
+    .addOption(databaseOption())
     .action(async (flags: KeysFlags, command: Command) => {
       const rpm = whole('--rpm', flags.rpm);
       const storageBytes = whole('--storage-bytes', flags.storageBytes);
@@ -60,6 +74,7 @@ export function registerKeys(program: Command): void {
     .description('list keys (never the keys themselves)')
     .option('--json', 'as JSON')
     .addOption(dataDirOption())
+    .addOption(databaseOption())
     .action(async (flags: KeysFlags, command: Command) => {
       const list = await withStore(command, (store) => store.list());
       if (flags.json) process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
@@ -70,6 +85,7 @@ export function registerKeys(program: Command): void {
     .description('revoke a key by id or name; servers refuse it within a second')
     .argument('<id-or-name>')
     .addOption(dataDirOption())
+    .addOption(databaseOption())
     .action(async (idOrName: string, _flags: KeysFlags, command: Command) => {
       const revoked = await withStore(command, (store) => store.revoke(idOrName, Date.now()));
       if (!revoked) throw new Error(`no live key with id or name ${JSON.stringify(idOrName)}`);

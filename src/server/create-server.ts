@@ -49,6 +49,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/server.js';
 import { openTracing } from '../tracing/setup.js';
 import { createReadiness, type Readiness } from './health.js';
 import { openSqliteKeyStore } from '../keys/sqlite.js';
+import { openPostgresKeyStore } from '../keys/postgres.js';
 import { createKeyLookup } from '../keys/lookup.js';
 import type { KeyStore } from '../keys/store.js';
 import { createModelRoutes } from './routes/models.js';
@@ -106,13 +107,16 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   };
   const logger = opts.logger ?? (opts.logDestination ? pino(logOptions, opts.logDestination) : pino(logOptions));
   const metrics = createMetrics();
-  const keyStore: KeyStore | undefined = opts.keyStore ?? (config.ops.storedKeys ? openSqliteKeyStore(config.dataDir) : undefined);
   quietNativeLibraries();
   mkdirSync(config.dataDir, { recursive: true });
 
   // Shared state for several replicas (--database-url, --redis-url); none of it by default.
   const database = config.scale.databaseUrl ? await openDatabase(config.scale.databaseUrl, logger) : undefined;
   const redis = config.scale.redisUrl ? connectRedis(config.scale.redisUrl, logger) : undefined;
+  // Keys made by `ocellus keys create`: in the shared database when there is one, so a key
+  // revoked anywhere is refused by every replica.
+  const keyStore: KeyStore | undefined =
+    opts.keyStore ?? (!config.ops.storedKeys ? undefined : database ? await openPostgresKeyStore(database.pool) : openSqliteKeyStore(config.dataDir));
   const limiter = config.scale.requestsPerMinute
     ? createRequestLimiter({ requestsPerMinute: config.scale.requestsPerMinute, redis, pg: database?.pool })
     : undefined;
