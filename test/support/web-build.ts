@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { REPO_ROOT } from './fixtures.js';
 
 export const WEB_DIST = path.join(REPO_ROOT, 'dist', 'web');
-const SOURCES = [path.join(REPO_ROOT, 'web'), path.join(REPO_ROOT, 'src', 'overlay')];
+// The page also bundles these src/ folders (answer parsing, the Gemini client's SSE and upload).
+const SOURCES = [path.join(REPO_ROOT, 'web'), path.join(REPO_ROOT, 'src', 'overlay'), path.join(REPO_ROOT, 'src', 'providers', 'gemini', 'client')];
 const LOCK = path.join(REPO_ROOT, 'dist', '.web-build.lock');
 
 function newestMtime(p: string): number {

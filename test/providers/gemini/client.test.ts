@@ -21,7 +21,12 @@ const collect = async <T>(it: AsyncIterable<T>) => {
 };
 
 /** A transport answering from a script, recording every request. */
-function scripted(answer: (req: HttpRequest, n: number) => { status?: number; headers?: Record<string, string>; body?: string }) {
+interface Scripted {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+function scripted(answer: (req: HttpRequest, n: number) => Scripted) {
   const requests: HttpRequest[] = [];
   const transport = async (req: HttpRequest): Promise<HttpAnswer> => {
     requests.push(req);
@@ -119,7 +124,7 @@ describe('createGeminiClient', () => {
   });
 
   it('uploads in one request when asked, to the rewritten upload URL, and waits while the file is PROCESSING', async () => {
-    const { transport, requests } = scripted((req, n) => {
+    const { transport, requests } = scripted((req, n): Scripted => {
       if (req.headers['x-goog-upload-command'] === 'start') return { headers: { 'x-goog-upload-url': 'http://inner:9/up?id=1' } };
       if (req.headers['x-goog-upload-command'] === 'upload, finalize')
         return { headers: { 'x-goog-upload-status': 'final' }, body: JSON.stringify({ file: { name: 'files/f', uri: 'http://s/v1beta/files/f', mimeType: 'image/png', state: 'PROCESSING' } }) };
@@ -141,7 +146,7 @@ describe('createGeminiClient', () => {
   });
 
   it('refuses an upload that did not finish, and a file that stays PROCESSING past the wait', async () => {
-    const unfinished = scripted((req) =>
+    const unfinished = scripted((req): Scripted =>
       req.headers['x-goog-upload-command'] === 'start'
         ? { headers: { 'x-goog-upload-url': 'http://s/up' } }
         : { headers: { 'x-goog-upload-status': 'active' }, body: '{}' },
@@ -151,7 +156,7 @@ describe('createGeminiClient', () => {
       kind: 'protocol',
       message: expect.stringMatching(/X-Goog-Upload-Status: active/),
     });
-    const stuck = scripted((req) =>
+    const stuck = scripted((req): Scripted =>
       req.headers['x-goog-upload-command'] === 'start'
         ? { headers: { 'x-goog-upload-url': 'http://s/up' } }
         : { body: JSON.stringify(req.method === 'GET' ? { state: 'PROCESSING' } : { file: { name: 'files/p', uri: 'u', mimeType: 'image/png', state: 'PROCESSING' } }) },

@@ -18,6 +18,7 @@ export interface ByteSource {
 }
 
 export interface UploadOptions {
+  /** The file's type; empty when unknown. */
   mimeType: string;
   displayName?: string;
   /** Called after each chunk the server acknowledged, with bytes sent so far. */
@@ -43,10 +44,11 @@ export async function uploadResumable(c: ClientContext, source: ByteSource, opts
       'x-goog-upload-protocol': 'resumable',
       'x-goog-upload-command': 'start',
       'x-goog-upload-header-content-length': String(source.size),
-      'x-goog-upload-header-content-type': opts.mimeType,
+      // No type (a browser File of an unknown kind) lets the server tell the format from the bytes.
+      ...(opts.mimeType ? { 'x-goog-upload-header-content-type': opts.mimeType } : {}),
       ...c.auth,
     },
-    body: JSON.stringify({ file: { mimeType: opts.mimeType, ...(opts.displayName ? { displayName: opts.displayName } : {}) } }),
+    body: JSON.stringify({ file: { ...(opts.mimeType ? { mimeType: opts.mimeType } : {}), ...(opts.displayName ? { displayName: opts.displayName } : {}) } }),
     ...signal,
   });
   const named = start.headers.get('x-goog-upload-url');
