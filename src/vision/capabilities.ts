@@ -31,7 +31,7 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
   const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
-  const nsfw = selection.safety ? new NsfwClassifier() : undefined;
+  const nsfw = selection.safety ? new NsfwClassifier({ intraOpThreads: threads }) : undefined;
   const people = selection.people ? createPeopleAnalyser() : undefined;
   // Each model loads on first use (so a server that never segments never loads SAM);
   // warm() loads them all up front for servers that want to be ready before traffic.

@@ -112,12 +112,30 @@ describe('NsfwClassifier (nsfwjs@4.3.0 MobileNetV2Mid, wasm)', () => {
     }
   });
 
-  it('leaks no tensors per call', async () => {
-    const img = await decode('dog.jpg');
-    await classifier.classify(img);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) await classifier.classify(img);
-    expect(tf.memory().numTensors).toBe(before);
+  it('on TF.js, leaks no tensors per call', async () => {
+    const onTfjs = new NsfwClassifier({ runtime: 'tfjs' });
+    try {
+      const img = await decode('dog.jpg');
+      await onTfjs.classify(img);
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 3; i++) await onTfjs.classify(img);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      onTfjs.dispose();
+    }
+  });
+
+  it('gives the probabilities TF.js gives (to 1e-3) on two photos: the default runtime is the ONNX conversion', async () => {
+    const onTfjs = new NsfwClassifier({ runtime: 'tfjs' });
+    try {
+      for (const photo of ['dog.jpg', 'person.jpg'] as const) {
+        const img = await decode(photo);
+        const [mine, theirs] = [await classifier.classify(img), await onTfjs.classify(img)];
+        for (const c of NSFW_CLASSES) expect(Math.abs(mine[c] - theirs[c]), `${photo} ${c}`).toBeLessThan(1e-3);
+      }
+    } finally {
+      onTfjs.dispose();
+    }
   });
 
   it('refuses a bad image buffer before touching the model', async () => {

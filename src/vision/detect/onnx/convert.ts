@@ -21,8 +21,8 @@ import { attrInts, attrString, type TfConst, type TfGraph, type TfNode } from '.
 export interface ConvertSpec {
   /** The TF node whose value the ONNX input replaces (e.g. the normalised image). */
   inputNode: string;
-  /** NHWC shape of that value, batch 1. */
-  inputShape: [1, number, number, number];
+  /** NHWC shape of that value; a string batch is a symbolic (any) batch size. */
+  inputShape: [1 | string, number, number, number];
   /**
    * Feed the graph 8-bit RGB and compute `x * scale + offset` in float inside it (so the
    * caller hands over the resized image as it is, with no per-pixel loop in JS).
@@ -164,30 +164,74 @@ export function convertTfGraph(graph: TfGraph, spec: ConvertSpec): OnnxGraph {
     return { name: floatInit(parseRef(ref).node, dims, c.data as Float32Array), layout: 'plain' };
   };
 
+  const fusedOps = (n: TfNode): string[] => (n.attr?.fused_ops?.list?.s ?? []).map((s) => attrString({ s }) ?? '');
+  /** A fused activation after `x` (undefined: none). */
+  const activation = (op: string | undefined, x: string, n: TfNode): string => {
+    if (op === undefined) return x;
+    if (op === 'Relu') return emit('Relu', [x], `${n.name}/relu`);
+    if (op === 'Relu6') return emit('Clip', [x, floatInit('relu6/min', [], Float32Array.of(0)), floatInit('relu6/max', [], Float32Array.of(6))], `${n.name}/relu6`);
+    throw new Error(`${n.name}: fused activation ${op} is not supported`);
+  };
+
   const convertNode = (n: TfNode): Value => {
     const inputs = (n.input ?? []).filter((r) => !r.startsWith('^'));
     if (n.name === spec.inputNode) return input();
     const a = n.attr ?? {};
     if (n.op === 'Identity') return value(inputs[0]!);
-    if (n.op === 'Conv2D' || n.op === 'DepthwiseConv2dNative') {
+    if (n.op === 'Conv2D' || n.op === 'DepthwiseConv2dNative' || n.op === '_FusedConv2D' || n.op === 'FusedDepthwiseConv2dNative') {
       if ((attrString(a.data_format) ?? 'NHWC') !== 'NHWC') throw new Error(`${n.name}: data_format ${attrString(a.data_format)}`);
       const x = value(inputs[0]!);
       if (x.layout !== 'nchw') throw new Error(`${n.name}: input is not a feature map`);
       const w = requireConst(inputs[1]!, n.name);
       const [kh, kw, ci, co] = w.shape as [number, number, number, number];
-      const depthwise = n.op === 'DepthwiseConv2dNative';
+      const depthwise = n.op.includes('Depthwise');
       const weights = depthwise ? hwcmToGrouped(w.data as Float32Array, w.shape) : hwioToOihw(w.data as Float32Array, w.shape);
       const dims = depthwise ? [ci * co, 1, kh, kw] : [co, ci, kh, kw];
       const strides = attrInts(a.strides);
       const dilations = attrInts(a.dilations);
-      const out = emit('Conv', [x.name, floatInit(`${n.name}/W`, dims, weights)], n.name, {
+      // TF.js's fused convolutions: conv + BiasAdd (+ activation) in one node, bias as arg 2.
+      const fused = fusedOps(n);
+      const convInputs = [x.name, floatInit(`${n.name}/W`, dims, weights)];
+      if (fused[0] === 'BiasAdd') {
+        const b = requireConst(inputs[2]!, n.name);
+        convInputs.push(floatInit(`${n.name}/B`, [b.shape[0]!], b.data as Float32Array));
+      } else if (fused.length) throw new Error(`${n.name}: fused ops ${fused.join('+')} are not supported`);
+      const out = emit('Conv', convInputs, n.name, {
         kernel_shape: [kh, kw],
         strides: strides.length === 4 ? [strides[1]!, strides[2]!] : [1, 1],
         dilations: dilations.length === 4 ? [dilations[1]!, dilations[2]!] : [1, 1],
         auto_pad: autoPad(attrString(a.padding)),
         group: depthwise ? ci : 1,
       });
+      return { name: activation(fused[1], out, n), layout: 'nchw' };
+    }
+    if (n.op === '_FusedMatMul' || n.op === 'MatMul') {
+      const x = toPlain(value(inputs[0]!), n.name);
+      if (a.transpose_a?.b) throw new Error(`${n.name}: transpose_a is not supported`);
+      const w = requireConst(inputs[1]!, n.name);
+      const fused = fusedOps(n);
+      const gemmInputs = [x, floatInit(`${n.name}/W`, w.shape, w.data as Float32Array)];
+      if (fused[0] === 'BiasAdd') {
+        const b = requireConst(inputs[2]!, n.name);
+        gemmInputs.push(floatInit(`${n.name}/B`, [b.shape[0]!], b.data as Float32Array));
+      } else if (fused.length) throw new Error(`${n.name}: fused ops ${fused.join('+')} are not supported`);
+      const out = emit('Gemm', gemmInputs, n.name, { transB: a.transpose_b?.b ? 1 : 0 });
+      return { name: activation(fused[1], out, n), layout: 'plain' };
+    }
+    if (n.op === 'AvgPool' || n.op === 'MaxPool') {
+      const x = value(inputs[0]!);
+      if (x.layout !== 'nchw') throw new Error(`${n.name}: pooling of a non-feature-map`);
+      const k = attrInts(a.ksize);
+      const s = attrInts(a.strides);
+      const out = emit(n.op === 'AvgPool' ? 'AveragePool' : 'MaxPool', [x.name], n.name, {
+        kernel_shape: [k[1]!, k[2]!],
+        strides: [s[1]!, s[2]!],
+        auto_pad: autoPad(attrString(a.padding)),
+      });
       return { name: out, layout: 'nchw' };
+    }
+    if (n.op === 'Softmax') {
+      return { name: emit('Softmax', [toPlain(value(inputs[0]!), n.name)], n.name, { axis: -1 }), layout: 'plain' };
     }
     if (n.op in ELEMENTWISE) {
       const vals = inputs.map((r) => (constOf(r) ? undefined : value(r)));

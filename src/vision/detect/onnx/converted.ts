@@ -10,7 +10,7 @@ import path from 'node:path';
 import { modelCacheDir, type ModelPackage } from '../model-files.js';
 import { convertTfGraph, type ConvertSpec } from './convert.js';
 import { encodeModel } from './proto.js';
-import { readTfGraph } from './tf-graph.js';
+import { readTfGraph, type TfGraph } from './tf-graph.js';
 
 /** Bump when the converter's output changes, so cached conversions are redone. */
 export const CONVERTER_VERSION = 1;
@@ -19,15 +19,19 @@ export function convertedModelPath(pkg: ModelPackage, variant: string, cache = m
   return path.join(cache, 'onnx', `${pkg.name.replace('/', '__')}@${pkg.version}-${variant}-c${CONVERTER_VERSION}.onnx`);
 }
 
-/** Converts model.json per `spec` into ONNX bytes (no disk writes). */
-export async function convertModelFile(modelJson: string, spec: ConvertSpec): Promise<Uint8Array> {
-  return encodeModel(convertTfGraph(await readTfGraph(modelJson), spec), { name: 'ocellus-tfjs-to-onnx', version: String(CONVERTER_VERSION) });
+/** Where the TF.js graph comes from: a model.json path, or a reader for packages that wrap it. */
+export type GraphSource = string | (() => Promise<TfGraph>);
+
+/** Converts the graph per `spec` into ONNX bytes (no disk writes). */
+export async function convertModelFile(source: GraphSource, spec: ConvertSpec): Promise<Uint8Array> {
+  const graph = typeof source === 'string' ? await readTfGraph(source) : await source();
+  return encodeModel(convertTfGraph(graph, spec), { name: 'ocellus-tfjs-to-onnx', version: String(CONVERTER_VERSION) });
 }
 
 /** The cached conversion's bytes, converting and storing it first when absent. */
-export async function loadOrConvert(modelJson: string, spec: ConvertSpec, target: string): Promise<Uint8Array> {
+export async function loadOrConvert(source: GraphSource, spec: ConvertSpec, target: string): Promise<Uint8Array> {
   if (existsSync(target)) return readFile(target);
-  const bytes = await convertModelFile(modelJson, spec);
+  const bytes = await convertModelFile(source, spec);
   await mkdir(path.dirname(target), { recursive: true });
   const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
   try {

@@ -39,7 +39,8 @@ interface ManifestEntry {
   name: string;
   shape: number[];
   dtype: string;
-  quantization?: unknown;
+  /** TF.js's weight quantisation: stored as uint8/uint16, value = q · scale + min. */
+  quantization?: { dtype: string; min?: number; scale?: number };
 }
 
 interface ModelJson {
@@ -55,9 +56,20 @@ export function parseTfGraph(json: ModelJson, weights: Uint8Array): TfGraph {
   const consts = new Map<string, TfConst>();
   let offset = 0;
   for (const spec of (json.weightsManifest ?? []).flatMap((g) => g.weights)) {
-    if (spec.quantization) throw new Error(`weight ${spec.name} is quantised; only float32/int32 weights are supported`);
     if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw new Error(`weight ${spec.name} has dtype ${spec.dtype}`);
     const n = size(spec.shape);
+    const q = spec.quantization;
+    if (q) {
+      const width = q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : 0;
+      if (!width || q.scale === undefined || q.min === undefined) throw new Error(`weight ${spec.name}: unsupported quantisation ${JSON.stringify(q)}`);
+      const raw = Uint8Array.prototype.slice.call(weights, offset, offset + n * width);
+      offset += n * width;
+      const codes = width === 1 ? raw : new Uint16Array(raw.buffer, 0, n);
+      const data = spec.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n);
+      for (let k = 0; k < n; k++) data[k] = codes[k]! * q.scale + q.min;
+      consts.set(spec.name, { dtype: spec.dtype, shape: spec.shape, data });
+      continue;
+    }
     // Copy (Buffer#slice would be a view): shard bytes need not be 4-byte aligned for a typed array.
     const bytes = Uint8Array.prototype.slice.call(weights, offset, offset + n * 4);
     offset += n * 4;
