@@ -125,8 +125,12 @@ export class SqliteJobStore implements JobStore {
     mkdirSync(path.dirname(file), { recursive: true });
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
-    // FULL: an outcome written is an outcome kept, so a restart does not run the request again.
-    this.db.pragma('synchronous = FULL');
+    // NORMAL, not FULL: in WAL mode a commit survives the process being killed (the crash
+    // batch mode must survive); only a power loss can roll back the last commits, and then a
+    // request's claim and answer roll back together, so it simply runs again (at least once
+    // still holds). FULL put an fsync on the event loop twice per request (better-sqlite3 is
+    // synchronous): measured 0.63× the one-by-one rate on 24 images, loaded machine.
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
