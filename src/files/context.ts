@@ -40,6 +40,8 @@ export interface FilesContext {
   activeTemps: Set<string>;
   /** Inspections under way, by `project/id`. */
   processing: Map<string, Promise<FileRecord>>;
+  /** Settles once the files a previous run left PROCESSING are registered in `processing`. */
+  recovered: Promise<void>;
 }
 
 export type ResolvedMetadata = { id: string; displayName?: string; mimeType?: string };

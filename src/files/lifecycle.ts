@@ -63,10 +63,25 @@ export async function recoverProcessing(ctx: FilesContext): Promise<void> {
   for (const rec of await ctx.meta.filesInState('PROCESSING', 100_000)) void processFile(ctx, rec);
 }
 
-/** Waits for a PROCESSING file's inspection when this process runs it. */
+/** How long a use of a file waits for another replica's inspection of it. */
+const FOREIGN_PROCESSING_WAIT_MS = 30_000;
+
+/**
+ * Waits for a PROCESSING file's inspection: this process's own (or one it resumed after a
+ * restart), else another replica's, by re-reading the row for a while.
+ */
 export async function settled(ctx: FilesContext, rec: FileRecord): Promise<FileRecord> {
   if (rec.state !== 'PROCESSING') return rec;
-  return (await ctx.processing.get(procKey(rec.project, rec.id))?.catch(() => undefined)) ?? rec;
+  await ctx.recovered;
+  const own = ctx.processing.get(procKey(rec.project, rec.id));
+  if (own) return (await own.catch(() => undefined)) ?? rec;
+  const until = Date.now() + FOREIGN_PROCESSING_WAIT_MS;
+  let current: FileRecord | undefined = rec;
+  while (current?.state === 'PROCESSING' && current.seq === rec.seq && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+    current = await ctx.meta.getFile(rec.project, rec.id);
+  }
+  return current ?? rec;
 }
 
 export async function getFile(ctx: FilesContext, project: string, id: string): Promise<FileRecord> {

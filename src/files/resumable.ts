@@ -203,7 +203,8 @@ export function createResumableUploads(ctx: FilesContext): ResumableUploads {
           if (early) throw new TerminalUploadError(early);
         }
         await ctx.disk.ensure(chunk.contentLength ?? 0);
-        await blobs.writePart(row.uploadKey, stored, checked());
+        // A bare `finalize` (no bytes) adds no part: an empty part is a request too many on S3.
+        if (chunk.contentLength !== 0) await blobs.writePart(row.uploadKey, stored, checked());
       } catch (err) {
         if (err instanceof RejectedChunkError) {
           if (c.size !== before.size) await blobs.discardFrom(row.uploadKey, before.size);

@@ -95,10 +95,11 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     committing: new Set(),
     activeTemps: new Set(),
     processing: new Map(),
+    recovered: Promise.resolve(),
   };
   const resumable = createResumableUploads(ctx);
   const sweeper = createSweeper(ctx, opts.orphanGraceMs ?? ORPHAN_GRACE_MS, resumable.isBusy);
-  const recovering = recoverProcessing(ctx).catch((err) => ctx.logger.error({ err }, 'could not resume file processing'));
+  ctx.recovered = recoverProcessing(ctx).catch((err) => ctx.logger.error({ err }, 'could not resume file processing'));
 
   return {
     limits: ctx.limits,
@@ -118,7 +119,7 @@ export function createFilesService(opts: FilesServiceOptions): FilesService {
     startSweeper: () => sweeper.start(),
     async stop() {
       await sweeper.stop();
-      await recovering;
+      await ctx.recovered;
       await Promise.allSettled([...ctx.processing.values()]);
     },
   };
