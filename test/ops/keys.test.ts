@@ -80,10 +80,12 @@ describe('ocellus keys', () => {
   }, 240_000); // four CLI runs, each a node + tsx start of the whole CLI (~5-10 s on a loaded machine)
 
   it('refuses bad input with a message naming the flag', async () => {
-    const bad = await runCli(['keys', 'create', '--name', 'x', '--rpm', 'lots', '--data-dir', dataDir]);
+    const [bad, unknown] = await Promise.all([
+      runCli(['keys', 'create', '--name', 'x', '--rpm', 'lots', '--data-dir', dataDir]),
+      runCli(['keys', 'revoke', 'nobody', '--data-dir', dataDir]),
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--rpm must be a positive whole number/);
-    const unknown = await runCli(['keys', 'revoke', 'nobody', '--data-dir', dataDir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no live key/);
   }, 120_000);
