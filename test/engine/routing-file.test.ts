@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoutingFile, routeFor, RoutingFileError } from '../../src/engine/routing-file.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { effectiveRouting, parseRoutingFile, routeFor, RoutingFileError } from '../../src/engine/routing-file.js';
 
 const yaml = `
 providers:
@@ -45,5 +48,37 @@ describe('routing file', () => {
 
   it('says when the text is not YAML', () => {
     expect(() => parseRoutingFile('providers: [unclosed', 'r.yaml', {})).toThrow(/not valid YAML or JSON/);
+  });
+
+  it("checks each provider's fields with the schema from its own folder, naming the field", () => {
+    expect(() => parseRoutingFile('providers: { h: { type: hub, model: a/b, adapter: yolo } }', 'r', {})).toThrow(/providers\.h\.adapter/);
+    expect(() => parseRoutingFile('providers: { o: { type: openai, baseUrl: "not a url", model: m } }', 'r', {})).toThrow(/providers\.o\.baseUrl/);
+    expect(() => parseRoutingFile('providers: { g: { type: gemini, apiKey: k, timeoutMs: -1 } }', 'r', {})).toThrow(/providers\.g\.timeoutMs/);
+    expect(() => parseRoutingFile('providers: { g: { type: gemini, apiKey: k, capabilities: [dance] } }', 'r', {})).toThrow(/providers\.g\.capabilities\.0/);
+  });
+});
+
+describe('effectiveRouting', () => {
+  it('with no file and no flags routes everything to the offline engine', () => {
+    const routing = effectiveRouting({}, {});
+    expect(routing).toEqual({ providers: {}, models: {} });
+    expect(routeFor(routing, 'gemini-2.5-flash', 'segment')).toEqual(['offline']);
+  });
+
+  it('puts the quick-flag providers before the offline engine where the file routes nothing, keeping its own routes', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ocellus-routes-'));
+    try {
+      const file = path.join(dir, 'routes.yaml');
+      writeFileSync(file, 'models:\n  "*": { detect: [offline] }\n');
+      const routing = effectiveRouting({ routesFile: file, gemini: { apiKey: 'k' }, openai: { baseUrl: 'http://127.0.0.1:1/v1', model: 'm' } }, {});
+      expect(routing.providers.gemini).toEqual({ type: 'gemini', apiKey: 'k' });
+      expect(routeFor(routing, 'x', 'answer')).toEqual(['openai', 'gemini', 'offline']);
+      expect(routeFor(routing, 'x', 'segment')).toEqual(['gemini', 'offline']); // the OpenAI server does not segment
+      expect(routeFor(routing, 'x', 'detect')).toEqual(['offline']); // the file's own route wins
+      writeFileSync(file, 'providers:\n  gemini: { type: gemini, apiKey: other }\n');
+      expect(() => effectiveRouting({ routesFile: file, gemini: { apiKey: 'k' } }, {})).toThrow(/defines a provider "gemini", which the --gemini-… flags also define/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

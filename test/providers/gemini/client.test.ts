@@ -165,6 +165,17 @@ describe('createGeminiClient', () => {
     await expect(b.uploadFile({ size: 1, read: async () => new Uint8Array(1) }, { mimeType: 'image/png' })).rejects.toMatchObject({ kind: 'timeout', message: 'files/p 30' });
   });
 
+  it('sends no type when the file has none, so the server tells it from the bytes', async () => {
+    const { transport, requests } = scripted((req): Scripted =>
+      req.headers['x-goog-upload-command'] === 'start'
+        ? { headers: { 'x-goog-upload-url': 'http://s/up' } }
+        : { body: JSON.stringify({ file: { name: 'files/t', uri: 'http://s/v1beta/files/t', mimeType: 'image/png', state: 'ACTIVE' } }) },
+    );
+    await createGeminiClient({ baseUrl: 'http://s', transport, errors }).uploadFile({ size: 1, read: async () => new Uint8Array(1) }, { mimeType: '', displayName: 'x' });
+    expect(requests[0]!.headers).not.toHaveProperty('x-goog-upload-header-content-type');
+    expect(JSON.parse(requests[0]!.body as string)).toEqual({ file: { displayName: 'x' } });
+  });
+
   it('lists models with the page size in the query', async () => {
     const { transport, requests } = scripted(() => ({ body: '{"models":[]}' }));
     await createGeminiClient({ baseUrl: 'http://s', apiVersion: 'v1', transport, errors }).listModels({ pageSize: 1 });
