@@ -19,6 +19,7 @@ import { CAPABILITIES, capabilityOf, retryableFailure, type Capability, type Pro
 import { routeFor, type RoutingFile } from './routing-file.js';
 import type { DecodedImage } from '../media/decode.js';
 import type { SafetyRating } from '../vision/analysis.js';
+import type { Spans } from '../tracing/spans.js';
 
 export interface RouterDeps {
   providers: ReadonlyMap<string, Provider>;
@@ -27,6 +28,8 @@ export interface RouterDeps {
   logger: Logger;
   /** Rates images for safetyRatings (the offline classifier), whoever answers. */
   rateSafety?: (images: DecodedImage[], signal: AbortSignal) => Promise<SafetyRating[]>;
+  /** The request's trace (issue 14): the plan gets a span. Off: nothing is recorded. */
+  spans?: Pick<Spans, 'recordDone'>;
 }
 
 /** What would serve a capability for a model: the providers routed to it that have it. */
@@ -60,11 +63,13 @@ export class RoutingEngine implements Engine {
 
   async *generate(request: EngineRequest): AsyncIterable<string> {
     const prompt = promptOf(request);
+    const planStarted = performance.now();
     const plan = planTasks(prompt, {
       imageCount: imagesOf(request).length,
       jsonRequested: request.output.mimeType === 'application/json',
       vocabulary: this.deps.vocabulary,
     });
+    this.deps.spans?.recordDone('plan', { 'ocellus.task': plan.task.kind, 'ocellus.model': request.model.id }, performance.now() - planStarted);
     const capability = capabilityOf(plan.task);
     const candidates = this.usable(request.model.id, capability);
     if (candidates.length === 0) throw this.noProvider(request.model.id, capability);

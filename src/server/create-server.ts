@@ -173,6 +173,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const providerSet = createProviders(config.providers, routing, { logger, files, offline, segmentBoxes });
   const router = new RoutingEngine({
     providers: instrumentProviders(providerSet.providers, metrics, spans),
+    spans,
     routing: providerSet.routing,
     vocabulary,
     logger,

@@ -60,7 +60,7 @@ describe('tracing', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('exports request → provider → vision → model stage spans under the caller\'s trace, with the trace id in the logs', async () => {
+  it('exports request → plan → provider → vision → model stage spans under the caller\'s trace, with the trace id in the logs', async () => {
     const lines: string[] = [];
     const logs = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -92,9 +92,14 @@ describe('tracing', () => {
     expect(receiver.paths[0]).toMatch(/^POST \/v1\/traces application\/json/);
     const mine = receiver.spans.filter((s) => s.traceId === traceId);
     const byName = (re: RegExp) => mine.filter((s) => re.test(s.name));
+    const attr = (s: OtlpSpan, key: string) => s.attributes?.find((a) => a.key === key)?.value;
     const request = byName(/^POST \/v1beta\/models\/:target$/);
     expect(request).toHaveLength(1);
     expect(request[0]!.parentSpanId).toBe('00f067aa0ba902b7');
+    const plan = byName(/^plan$/);
+    expect(plan).toHaveLength(1);
+    expect(plan[0]!.parentSpanId).toBe(request[0]!.spanId);
+    expect(attr(plan[0]!, 'ocellus.task')).toEqual({ stringValue: 'detect' });
     const provider = byName(/^provider offline$/);
     expect(provider).toHaveLength(1);
     expect(provider[0]!.parentSpanId).toBe(request[0]!.spanId);
@@ -104,7 +109,6 @@ describe('tracing', () => {
     const detect = byName(/^model detect$/);
     expect(detect.length).toBeGreaterThanOrEqual(1);
     expect(analyse.map((s) => s.spanId)).toContain(detect[0]!.parentSpanId);
-    const attr = (s: OtlpSpan, key: string) => s.attributes?.find((a) => a.key === key)?.value;
     expect(attr(detect[0]!, 'ocellus.model')).toEqual({ stringValue: 'ssd-mobilenet' });
     expect(attr(request[0]!, 'http.response.status_code')).toEqual({ intValue: 200 });
 
