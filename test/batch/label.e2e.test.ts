@@ -5,14 +5,14 @@
  * continues from the state file instead of labelling again; YOLO writes one file per
  * image plus classes.txt; the list-file form and a bad --format are covered too.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePath, REPO_ROOT } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { DETECT, rest } from './helpers.js';
+import { DETECT, rest, until } from './helpers.js';
 
 const SEGMENT = 'Give the segmentation masks for the objects. Output a JSON list of segmentation masks where each entry contains the 2D bounding box in the key "box_2d", the segmentation mask in key "mask", and the text label in the key "label".';
 const SIZES: Record<string, [number, number]> = { 'dog.jpg': [768, 576], 'sub/person.jpg': [640, 424], 'horses.jpg': [773, 512] };
@@ -36,17 +36,20 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function label(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function spawnLabel(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string }> } {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('OCELLUS_')) delete env[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'label', ...args, '--url', srv.baseUrl, '--poll-ms', '200'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'label', ...args, '--url', srv.baseUrl, '--poll-ms', '200'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stderr }));
   });
+  return { child, done };
 }
+
+const label = (args: string[]) => spawnLabel(args).done;
 
 interface Coco {
   images: Array<{ id: number; file_name: string; width: number; height: number }>;
@@ -132,6 +135,28 @@ describe('ocellus label', () => {
     }
     expect(readFileSync(path.join(out, 'dog.txt'), 'utf8')).toMatch(new RegExp(`^${classes.indexOf('dog')} `, 'm'));
     expect(existsSync(path.join(out, 'horses.txt'))).toBe(false);
+  });
+
+  it('killed while its batch runs, a re-run picks the same batch up and finishes it', { timeout: 300_000 }, async () => {
+    const out = path.join(dir, 'resume', 'labels.jsonl');
+    const statePath = `${out}.ocellus-label.json`;
+    const first = spawnLabel([photos, '--prompt', DETECT, '--format', 'jsonl', '--out', out]);
+    const batch = await until('the batch to be in the state file', async () => {
+      if (!existsSync(statePath)) return undefined;
+      return (JSON.parse(readFileSync(statePath, 'utf8')) as { batch?: string }).batch;
+    }, 120_000, 50);
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(existsSync(out)).toBe(false);
+    const batchesBefore = (await rest(srv.baseUrl, '/v1beta/batches?pageSize=100')).json.operations.length;
+
+    const again = await label([photos, '--prompt', DETECT, '--format', 'jsonl', '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await rest(srv.baseUrl, '/v1beta/batches?pageSize=100')).json.operations.length).toBe(batchesBefore);
+    expect((await rest(srv.baseUrl, `/v1beta/${batch}`)).json.metadata.state).toBe('BATCH_STATE_SUCCEEDED');
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.file)).toEqual(['dog.jpg', 'horses.jpg', 'sub/person.jpg']);
+    expect(lines.every((l) => l.items.length > 0)).toBe(true);
   });
 
   it('a bad --format is refused before anything is sent', async () => {
