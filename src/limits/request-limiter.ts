@@ -13,12 +13,14 @@ import { quotaExceeded } from './quota-error.js';
 export interface RequestLimiter {
   /** Where the counters live: `memory`, `redis` or `postgres`. */
   readonly store: 'memory' | 'redis' | 'postgres';
-  /** Counts one request of `key`; throws the 429 ApiError when the key is over its limit. */
-  consume(key: string): Promise<void>;
+  /**
+   * Counts one request of `key` against `perMinute` (the flag's limit, or the key's own from
+   * `ocellus keys create --rpm`); throws the 429 ApiError when the key is over it.
+   */
+  consume(key: string, perMinute: number): Promise<void>;
 }
 
 export interface RequestLimiterOptions {
-  requestsPerMinute: number;
   redis?: Redis | undefined;
   pg?: Pool | undefined;
   /** The table migration 2 creates (tests point the limiter at their own). */
@@ -28,39 +30,41 @@ export interface RequestLimiterOptions {
 const WINDOW_SECONDS = 60;
 
 export function createRequestLimiter(opts: RequestLimiterOptions): RequestLimiter {
-  const points = opts.requestsPerMinute;
-  const common = { points, duration: WINDOW_SECONDS, keyPrefix: 'ocellus-rpm' };
-  let limiter: RateLimiterAbstract;
-  let store: RequestLimiter['store'];
-  if (opts.redis) {
-    // Redis unreachable: each replica keeps counting in memory rather than refusing everyone.
-    limiter = new RateLimiterRedis({ ...common, storeClient: opts.redis, insuranceLimiter: new RateLimiterMemory(common) });
-    store = 'redis';
-  } else if (opts.pg) {
-    // The table comes from the migrations (tableCreated), so replicas never race to create it.
-    limiter = new RateLimiterPostgres({
-      ...common,
-      storeClient: opts.pg,
-      storeType: 'pool',
-      tableName: opts.tableName ?? 'rate_limits',
-      tableCreated: true,
-      clearExpiredByTimeout: true,
-    });
-    store = 'postgres';
-  } else {
-    limiter = new RateLimiterMemory(common);
-    store = 'memory';
-  }
+  const store: RequestLimiter['store'] = opts.redis ? 'redis' : opts.pg ? 'postgres' : 'memory';
+  // One counter set per distinct limit (rate-limiter-flexible fixes points per limiter); the
+  // limit is part of the key prefix, so a key whose limit changes starts a fresh minute.
+  const limiters = new Map<number, RateLimiterAbstract>();
+  const limiterFor = (points: number): RateLimiterAbstract => {
+    let limiter = limiters.get(points);
+    if (limiter) return limiter;
+    const common = { points, duration: WINDOW_SECONDS, keyPrefix: `ocellus-rpm-${points}` };
+    if (opts.redis)
+      // Redis unreachable: each replica keeps counting in memory rather than refusing everyone.
+      limiter = new RateLimiterRedis({ ...common, storeClient: opts.redis, insuranceLimiter: new RateLimiterMemory(common) });
+    else if (opts.pg)
+      // The table comes from the migrations (tableCreated), so replicas never race to create it.
+      limiter = new RateLimiterPostgres({
+        ...common,
+        storeClient: opts.pg,
+        storeType: 'pool',
+        tableName: opts.tableName ?? 'rate_limits',
+        tableCreated: true,
+        clearExpiredByTimeout: true,
+      });
+    else limiter = new RateLimiterMemory(common);
+    limiters.set(points, limiter);
+    return limiter;
+  };
   return {
     store,
-    async consume(key) {
+    async consume(key, perMinute) {
       try {
-        await limiter.consume(key);
+        await limiterFor(perMinute).consume(key);
       } catch (err) {
         if (!(err instanceof RateLimiterRes)) throw err; // the store failed: a 500, logged
         throw quotaExceeded(
-          { quotaMetric: 'ocellus/requests', quotaId: 'RequestsPerMinutePerApiKey', quotaValue: points },
-          `this API key may make ${points} requests per minute (--requests-per-minute)`,
+          { quotaMetric: 'ocellus/requests', quotaId: 'RequestsPerMinutePerApiKey', quotaValue: perMinute },
+          `this API key may make ${perMinute} requests per minute`,
           err.msBeforeNext,
         );
       }

@@ -35,6 +35,8 @@ import { OPEN_PROJECT } from './auth.js';
 import { openDatabase } from '../db/database.js';
 import { connectRedis } from '../limits/redis.js';
 import { createRequestLimiter } from '../limits/request-limiter.js';
+import { PgMetaStore } from '../files/pg-meta.js';
+import { createS3Client, S3BlobStore } from '../files/s3-blob.js';
 import { watchLoopDelay } from './loop-delay.js';
 import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
@@ -114,10 +116,11 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   // revoked anywhere is refused by every replica.
   const keyStore: KeyStore | undefined =
     opts.keyStore ?? (!config.ops.storedKeys ? undefined : database ? await openPostgresKeyStore(database.pool) : openSqliteKeyStore(config.dataDir));
-  const limiter = config.scale.requestsPerMinute
-    ? createRequestLimiter({ requestsPerMinute: config.scale.requestsPerMinute, redis, pg: database?.pool })
-    : undefined;
-  if (limiter) logger.info({ perMinute: config.scale.requestsPerMinute, store: limiter.store }, 'per-key request limit');
+  // Counts only requests that have a limit (the flag's, or a stored key's own --rpm).
+  const limiter = createRequestLimiter({ redis, pg: database?.pool });
+  if (config.scale.requestsPerMinute) logger.info({ perMinute: config.scale.requestsPerMinute, store: limiter.store }, 'per-key request limit');
+  if (database && !config.scale.storage)
+    logger.warn('--database-url without --storage-url: file bytes stay in this replica\'s data dir, so other replicas cannot read them');
 
   const baseTokens =
     opts.textTokens ??
@@ -132,8 +135,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     cached: (hash) => cache.peek(hash),
   };
 
-  const meta = openSqliteMetaStore(config.dataDir);
-  const blobs = new FsBlobStore(path.join(config.dataDir));
+  const meta = database ? new PgMetaStore(database.pool) : openSqliteMetaStore(config.dataDir);
+  const { storage } = config.scale;
+  // With S3, the data dir keeps only chunk spool files and the decoders' local copies.
+  const blobs = storage
+    ? new S3BlobStore({ client: createS3Client(storage), bucket: storage.bucket, prefix: storage.prefix, localDir: config.dataDir })
+    : new FsBlobStore(path.join(config.dataDir));
   const files = createFilesService({
     blobs: instrumentStore(blobs, 'blobs', metrics, spans),
     meta: instrumentStore(meta, 'metadata', metrics, spans),
@@ -223,7 +230,10 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
     config,
     logger,
     // The key's project id (a hash), never the raw key, names its counter in Redis/PostgreSQL.
-    ...(limiter ? { limitRequest: (p) => limiter.consume(p.project === OPEN_PROJECT ? 'anonymous' : p.project) } : {}),
+    limitRequest: async (p) => {
+      const perMinute = p.rpm ?? config.scale.requestsPerMinute;
+      if (perMinute) await limiter.consume(p.project === OPEN_PROJECT ? 'anonymous' : p.project, perMinute);
+    },
     apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files), createBatchRoutes(batch.service), createDownloadRoutes(downloads)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createMediaDownloadRoutes(downloads), createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
