@@ -173,10 +173,17 @@ export function createResumableUploads(ctx: FilesContext): ResumableUploads {
           return fileQuotaExceeded(limits.projectBytes);
         return undefined;
       };
+      let leaseFrom = ctx.clock();
       async function* checked(): AsyncGenerator<Uint8Array> {
         let sinceDiskCheck = 0;
         for await (const piece of chunk.body) {
           if (piece.length === 0) continue;
+          if (ctx.clock() - leaseFrom > CHUNK_LEASE_MS / 3) {
+            // A slow chunk keeps its lease; if another writer took the session meanwhile, stop.
+            leaseFrom = ctx.clock();
+            const renewed = await meta.beginChunk(key, ctx.holder, leaseFrom, CHUNK_LEASE_MS);
+            if (!renewed.ok) throw uploadBusy(c.size);
+          }
           const over = overDeclared(c.size + piece.length);
           if (over) throw new RejectedChunkError(over);
           const err = limitFor(c.size + piece.length);

@@ -108,6 +108,32 @@ describe('two replicas on one store', () => {
     expect(await b.files.queryUpload(uploadId)).toEqual({ status: 'active', received: 3000 });
   });
 
+  it('a slow chunk renews its writer lease: another replica is still refused after the first lease would have lapsed', async () => {
+    let now = Date.now();
+    const [a, b] = cluster(2, () => now).replicas as [Replica, Replica];
+    const { uploadId } = await a.files.startResumable(PROJECT, { metadata: {} });
+    const piece = Buffer.alloc(1000, 3);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = a.files.uploadChunk(uploadId, {
+      offset: 0,
+      finalize: false,
+      body: (async function* () {
+        yield piece;
+        now += 9 * 60_000; // past a third of the 10 min lease: the next piece renews it
+        yield piece;
+        await gate;
+        yield piece;
+      })(),
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    now += 9 * 60_000; // 18 min after the start: the first lease alone would have lapsed
+    const refused = await b.files.uploadChunk(uploadId, { offset: 0, finalize: false, body: body(piece) }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ httpStatus: 503 });
+    release();
+    expect(await slow).toEqual({ status: 'active', received: 3000 });
+  });
+
   it('a writer that died mid-chunk: its lease lapses, another replica resumes from the bytes stored, sha256 right', async () => {
     let now = Date.now();
     const { dataDir, replicas } = cluster(2, () => now);
