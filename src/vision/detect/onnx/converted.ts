@@ -4,6 +4,7 @@
  * package version and the converter version, so a new package or converter converts again.
  * Written under a temporary name and renamed into place: a crash never leaves half a model.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,7 +34,8 @@ export async function loadOrConvert(source: GraphSource, spec: ConvertSpec, targ
   if (existsSync(target)) return readFile(target);
   const bytes = await convertModelFile(source, spec);
   await mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
+  // Unique per writer: the workers of one process may convert at the same moment.
+  const tmp = `${target}.${randomUUID()}.tmp`;
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, target);
