@@ -136,16 +136,8 @@ export async function runLabel(source: string, opts: LabelOptions, deps: { stder
         }),
       );
       const jsonl = Buffer.from(`${lines.join('\n')}\n`);
-      const input = await client.uploadFile(
-        { size: jsonl.length, read: async (offset, length) => jsonl.subarray(offset, offset + length) },
-        { mimeType: 'application/jsonl', displayName: `ocellus label ${path.basename(out)}` },
-      ).catch((err: unknown) => {
-        // A JSONL upload is no image: the Files API keeps it (its bytes are the batch's input) but reports it FAILED.
-        if (err instanceof GeminiApiError && /could not use the uploaded file (files\/[a-z0-9-]+)/.test(err.message))
-          return { name: /(files\/[a-z0-9-]+)/.exec(err.message)![1]! };
-        throw err;
-      });
-      state.batch = await api.create(opts.model, input.name!, `ocellus label ${path.basename(out)}`);
+      const inputName = await api.uploadJsonl(jsonl);
+      state.batch = await api.create(opts.model, inputName, `ocellus label ${path.basename(out)}`);
       state.batchKeys = todo.map((i) => i.key);
       await save();
     }
@@ -297,6 +289,23 @@ function batchApi(base: string, apiKey: string | undefined) {
         if (op.state !== 'BATCH_STATE_PENDING' && op.state !== 'BATCH_STATE_RUNNING') return op;
         await new Promise((r) => setTimeout(r, pollMs));
       }
+    },
+    /**
+     * The requests file, as one raw upload: the Files API keeps a JSONL file (its bytes are
+     * a batch's input) though it reports non-images FAILED, which the resumable client
+     * would take for a failed upload.
+     */
+    async uploadJsonl(bytes: Buffer): Promise<string> {
+      const res = await fetch(`${base}/upload/v1beta/files?uploadType=media`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/jsonl', 'x-goog-upload-protocol': 'raw' },
+        body: new Uint8Array(bytes),
+      });
+      if (!res.ok) {
+        const e = ((await res.json().catch(() => ({}))) as { error?: { message?: string; status?: string } }).error;
+        throw new GeminiApiError(res.status, e?.status ?? 'UNKNOWN', e?.message ?? `HTTP ${res.status}`);
+      }
+      return ((await res.json()) as { file: { name: string } }).file.name;
     },
     async download(fileName: string): Promise<string> {
       const res = await call('GET', `${fileName}:download?alt=media`);
