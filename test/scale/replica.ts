@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,12 +106,26 @@ export async function startReplica(name: string, shared: Shared, extra: string[]
  * loaded 2-core machine three replicas starting together keep each other busy for seconds,
  * and a first upload chunk would otherwise take most of a test's time.
  */
+/**
+ * GET /healthz on a connection of its own: a pooled keep-alive connection left idle here
+ * could be closed by the server just as the test's next request reuses it (ECONNRESET).
+ */
+function healthz(baseUrl: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${baseUrl}/healthz`, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+  });
+}
+
 async function settle(baseUrl: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let quick = 0;
   while (quick < 3 && Date.now() < deadline) {
     const t = performance.now();
-    await fetch(`${baseUrl}/healthz`).then((r) => r.arrayBuffer()).catch(() => undefined);
+    await healthz(baseUrl).catch(() => undefined);
     quick = performance.now() - t < 100 ? quick + 1 : 0;
     await new Promise((r) => setTimeout(r, 200));
   }
