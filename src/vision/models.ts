@@ -16,8 +16,8 @@ export interface ModelSelection {
   /** Faces, expressions, body pose (@vladmandic/human's models). */
   people: boolean;
   /**
-   * onnxruntime intra-op threads per model (detector, SAM) in each worker. Default 1; the
-   * vision pool sets it from the cores per worker (pool.ts).
+   * onnxruntime intra-op threads per model (detector, SAM, safety) in each worker. Default 1;
+   * the vision pool sets it from the cores per worker (pool.ts).
    */
   intraOpThreads?: number;
   /** Runtime of the detector: default `onnx` where it has a conversion (detect/index.ts). */

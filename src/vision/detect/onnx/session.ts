@@ -3,9 +3,8 @@
  * every graph optimisation, a fixed number of intra-op threads, no spinning.
  *
  * Threads: each vision worker holds its own sessions, so workers × intra-op threads is what
- * the models may use at once. Measured on the 2-core machine (docs/detectors.md): 2 workers
- * × 1 thread serves concurrent requests best and kept one request's latency within noise of
- * 1 worker × 2 threads when the machine was shared; on a bigger machine raise both.
+ * the models may use at once; the pool picks the count (pool.ts, measured in docs/detectors.md).
+ * Spinning stays off, so oversubscribed threads wait instead of burning the other worker's core.
  */
 import type { InferenceSession } from 'onnxruntime-node';
 
