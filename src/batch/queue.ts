@@ -10,6 +10,12 @@
  * - records the answer, or the request's own error, by batch and index (written once);
  * - puts a request back (with a short backoff) when the engine was only busy (429/503),
  *   or when the server is stopping, so it runs again rather than fail;
+ * - cancel starts nothing more of the batch; a request already on a model thread is let
+ *   finish and its answer dropped, because aborting a running model task ends its worker
+ *   thread (piscina), which a native runtime may not survive (seen: onnxruntime's
+ *   'terminate called after throwing Napi::Error' took the whole process down). Stopping
+ *   waits for running requests the same way, up to `stopGraceMs`, then aborts them (they
+ *   are put back and run again at the next start);
  * - finalises a batch when nothing of it is left: SUCCEEDED, with the responses file
  *   written first for file input (under a name derived from the batch, so a finalisation
  *   repeated after a crash finds the file it already wrote);
@@ -44,19 +50,20 @@ export interface EmbeddedQueueOptions {
   retryMs?: number;
   log?: { warn(obj: unknown, msg: string): void; error(obj: unknown, msg: string): void };
   now?: () => number;
+  /** How long stop() lets running requests finish before aborting them (ms). Default 15 s. */
+  stopGraceMs?: number;
 }
 
 const RETRYABLE = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE']);
 
 class Stopping extends Error {}
-class Cancelled extends Error {}
 
 export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { readonly inFlight: number } {
   const { store, run, files } = opts;
   const now = opts.now ?? Date.now;
   const pollMs = opts.pollMs ?? 250;
   const retryMs = opts.retryMs ?? 1000;
-  const running = new Map<string, { item: ClaimedItem; controller: AbortController; done: Promise<void> }>();
+  const running = new Map<string, { item: ClaimedItem; controller: AbortController; cancelled: boolean; done: Promise<void> }>();
   let started = false;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -70,9 +77,9 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
       const [item] = store.claim(1, now());
       if (!item) break;
       const controller = new AbortController();
-      const entry = { item, controller, done: Promise.resolve() };
+      const entry = { item, controller, cancelled: false, done: Promise.resolve() };
       running.set(keyOf(item), entry);
-      entry.done = work(item, controller).finally(() => {
+      entry.done = work(item, controller, () => entry.cancelled).finally(() => {
         running.delete(keyOf(item));
         // Ending the signal frees the request's place in the model pool at once (the
         // route does the same when a response is done).
@@ -82,7 +89,7 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
     }
   }
 
-  async function work(item: ClaimedItem, controller: AbortController): Promise<void> {
+  async function work(item: ClaimedItem, controller: AbortController, cancelled: () => boolean): Promise<void> {
     store.transition(item.batchId, ['BATCH_STATE_PENDING'], { state: 'BATCH_STATE_RUNNING', updateTime: now() });
     try {
       let request: unknown;
@@ -95,13 +102,14 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
         store.complete(item.batchId, item.index, { error: itemError(invalidArgument('The request is not JSON.'), opts.log) });
       } else {
         const response = await run({ project: item.project, model: item.model, request, signal: controller.signal });
+        if (cancelled()) return; // the batch was cancelled while this ran: its answer is dropped
         if (controller.signal.aborted) throw controller.signal.reason;
         store.complete(item.batchId, item.index, { response });
       }
     } catch (err) {
       // The engine may throw its own abort error: why the signal was aborted is what counts.
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
-      if (reason instanceof Cancelled) return; // the batch is cancelled: its requests stay unanswered
+      if (cancelled()) return; // the batch is cancelled: its requests stay unanswered
       if (reason instanceof Stopping || stopping) {
         store.release(item.batchId, item.index, 0);
         return;
@@ -165,7 +173,7 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
       pump();
     },
     cancel(batchId) {
-      for (const entry of running.values()) if (entry.item.batchId === batchId) entry.controller.abort(new Cancelled('the batch was cancelled'));
+      for (const entry of running.values()) if (entry.item.batchId === batchId) entry.cancelled = true;
     },
     start() {
       if (started) return;
@@ -181,8 +189,14 @@ export function createEmbeddedQueue(opts: EmbeddedQueueOptions): BatchQueue & { 
     async stop() {
       stopping = true;
       clearInterval(timer);
-      for (const entry of running.values()) entry.controller.abort(new Stopping('the server is stopping'));
-      await Promise.all([...running.values()].map((e) => e.done));
+      const all = Promise.all([...running.values()].map((e) => e.done));
+      let graceTimer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (graceTimer = setTimeout(() => resolve('late'), opts.stopGraceMs ?? 15_000)));
+      if ((await Promise.race([all, late])) === 'late') {
+        for (const entry of running.values()) entry.controller.abort(new Stopping('the server is stopping'));
+        await all;
+      }
+      clearTimeout(graceTimer);
     },
   };
 }

@@ -2,9 +2,9 @@
  * The embedded queue's rules on a real SQLite JobStore, with the generation step replaced
  * by a function the test controls (the engine is not under test here; the e2e tests run the
  * real one): bounded concurrency, the interactive-first gate, busy answers retried rather
- * than recorded, a request's own error recorded, cancel aborting running work, a crash's
- * running requests run again with every answer kept once, and file batches' responses
- * file written once in request order.
+ * than recorded, a request's own error recorded, cancel and stop letting running work end,
+ * a crash's running requests run again with every answer kept once, and file batches'
+ * responses file written once in request order.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -106,12 +106,15 @@ describe('embedded queue', () => {
     expect(store.counts('b1')).toMatchObject({ succeeded: 2, failed: 1, pending: 0, running: 0 });
   });
 
-  it('cancel aborts the running request and starts no other', async () => {
+  it('cancel lets the running request end without aborting it, drops its answer and starts no other', async () => {
     let started = 0;
+    let abortedWhileRunning = false;
+    let finish: () => void = () => {};
     const run: RunRequest = ({ signal }) =>
-      new Promise((_, reject) => {
+      new Promise((resolve) => {
         started++;
-        signal.addEventListener('abort', () => reject(new Error('aborted by the engine')));
+        signal.addEventListener('abort', () => (abortedWhileRunning = true));
+        finish = () => resolve({ late: true });
       });
     newBatch(5);
     const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5 });
@@ -119,12 +122,36 @@ describe('embedded queue', () => {
     await settle(() => started === 1);
     store.transition('b1', ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], { state: 'BATCH_STATE_CANCELLED' });
     q.cancel('b1');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(abortedWhileRunning).toBe(false);
+    finish();
     await settle(() => q.inFlight === 0);
     await new Promise((r) => setTimeout(r, 50));
     await q.stop();
     expect(started).toBe(1);
     expect(final()).toBe('BATCH_STATE_CANCELLED');
     expect(store.counts('b1').succeeded + store.counts('b1').failed).toBe(0);
+  });
+
+  it('stop waits for the running request, then aborts it after the grace period; it runs again at the next start', async () => {
+    let calls = 0;
+    const run: RunRequest = ({ signal }) =>
+      new Promise((resolve, reject) => {
+        calls++;
+        if (calls > 1) return resolve({ second: true });
+        signal.addEventListener('abort', () => reject(new Error('aborted')));
+      });
+    newBatch(1);
+    const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5, stopGraceMs: 50 });
+    q.start();
+    await settle(() => calls === 1);
+    await q.stop();
+    expect(store.counts('b1')).toMatchObject({ pending: 1, running: 0 });
+    const again = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5 });
+    again.start();
+    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await again.stop();
+    expect(store.results('b1')[0]!.outcome).toEqual({ response: { second: true } });
   });
 
   it('after a crash the running requests run again and every answer is kept once', async () => {
