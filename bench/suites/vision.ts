@@ -6,11 +6,11 @@
  * - segmentation of 1 / 5 / 10 boxes through the vision pool (the worker threads the server
  *   uses), first (encoder runs) and repeat (encoder output cached), against bare inference
  *   (encoder + N × decoder in process);
- * - through a real `ocellus serve` (2 workers × 1 intra-op thread, the default on 2 cores):
+ * - through a real `ocellus serve` (2 workers × the default intra-op threads, 2 on 2 cores):
  *   detection JSON, segmentation of the crowd photo (first and repeat), captions at
  *   concurrency 1 / 4 / 8, each against the bare inference it wraps;
- * - the same detection and caption rows through a server with 1 worker × 2 threads, so the
- *   latency-vs-throughput choice of threads is shown measured.
+ * - the same detection and caption rows through servers with 1 worker × 2 threads and 2 workers ×
+ *   1 thread, so the latency-vs-throughput choice of threads is shown measured.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,7 +26,7 @@ import { loadCapabilities } from '../../src/vision/capabilities.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import { createDetector, createTfjsDetector, DEFAULT_DETECTOR, type LoadedDetector } from '../../src/vision/detect/index.js';
 import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
-import { VisionPool } from '../../src/vision/pool.js';
+import { defaultIntraOpThreads, VisionPool } from '../../src/vision/pool.js';
 import { SamSegmenter } from '../../src/vision/segment/sam.js';
 import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http-load.js';
 import type { SuiteResult, Table } from '../lib/report.js';
@@ -105,9 +105,11 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   await tfjs.load();
   alone.push([`detect, ${DEFAULT_DETECTOR}, TF.js wasm (1 thread)`, await timeRuns(o.runs, () => tfjs.detect(img))]);
   tfjs.dispose();
+  const mainIntra = defaultIntraOpThreads(2);
+  const threadCounts = [...new Set([1, 2, mainIntra])].sort((a, b) => a - b);
   const ortDetect: Record<number, number[]> = {};
   const split: Record<string, number[]> = { resize: [], infer: [], post: [] };
-  for (const threads of [1, 2]) {
+  for (const threads of threadCounts) {
     const det: LoadedDetector = createDetector(DEFAULT_DETECTOR, { intraOpThreads: threads });
     await det.load();
     ortDetect[threads] = await timeRuns(o.runs, async (i) => {
@@ -122,7 +124,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const samRuns = Math.max(2, Math.ceil(o.runs / 2));
   const samEncode: Record<number, number[]> = {};
   let samDecode: number[] = [];
-  for (const threads of [1, 2]) {
+  for (const threads of threadCounts) {
     const sam = new SamSegmenter({ intraOpNumThreads: threads });
     await sam.load();
     samEncode[threads] = await timeRuns(samRuns, () => sam.encode(img));
@@ -144,8 +146,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const facts = await engine.look([img], plan, 'Caption this image.');
   alone.push(['compose (plan + answer + render)', await timeRuns(o.runs, async () => renderAnswer(composeAnswer(plan, facts), facts, { mimeType: 'text/plain' }, 'en', false))]);
   await caps.dispose();
-  const bareDetect = p50(ortDetect[1]!);
-  const bareEncode = p50(samEncode[1]!);
+  const bareEncode = p50(samEncode[mainIntra]!);
   const bareDecode = p50(samDecode);
   const stageTable: Table = {
     head: ['model alone (bench process)', 'p50', 'p95', 'runs'],
@@ -208,7 +209,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     return { detect, captions };
   };
 
-  o.log('vision: starting ocellus serve with the default models (2 workers × 1 intra-op thread)');
+  const mainLabel = `2 workers × ${mainIntra} thread${mainIntra > 1 ? 's' : ''} (default)`;
+  o.log(`vision: starting ocellus serve with the default models (${mainLabel})`);
   const server = await startOcellus({ dataDir: path.join(o.tmpDir, 'vision-data'), logFile: path.join(o.tmpDir, 'vision.log'), extraArgs: ['--log-level', 'warn'] });
   const rssBefore = procMemory(server.pid);
   let main: ServerRun;
@@ -217,7 +219,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   let masks = 0;
   let mem: ReturnType<typeof procMemory>;
   try {
-    main = await measure(server, '2 workers × 1 thread');
+    main = await measure(server, mainLabel);
     // Segmentation of the crowd photo: a new JPEG each time (quality varies) for the first request.
     for (let r = 0; r < samRuns; r++) {
       const jpeg = await sharp(crowd).jpeg({ quality: 80 + r }).toBuffer();
@@ -235,22 +237,28 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     await server.stop(5000);
   }
 
-  o.log('vision: starting ocellus serve with 1 worker × 2 intra-op threads, for comparison');
-  const single = await startWith(
-    { OCELLUS_VISION_INTRA_THREADS: '2' },
-    { dataDir: path.join(o.tmpDir, 'vision-data-1x2'), logFile: path.join(o.tmpDir, 'vision-1x2.log'), extraArgs: ['--log-level', 'warn', '--vision-threads', '1'] },
-  );
-  let alt: ServerRun;
-  try {
-    alt = await measure(single, '1 worker × 2 threads');
-  } finally {
-    await single.stop(5000);
+  const alternatives: Array<{ workers: number; intra: number; label: string; run?: ServerRun }> = [
+    { workers: 1, intra: 2, label: '1 worker × 2 threads' },
+    { workers: 2, intra: 1, label: '2 workers × 1 thread' },
+  ].filter((a) => !(a.workers === 2 && a.intra === mainIntra));
+  for (const a of alternatives) {
+    o.log(`vision: starting ocellus serve with ${a.label}, for comparison`);
+    const tag = `${a.workers}x${a.intra}`;
+    const alt = await startWith(
+      { OCELLUS_VISION_INTRA_THREADS: String(a.intra) },
+      { dataDir: path.join(o.tmpDir, `vision-data-${tag}`), logFile: path.join(o.tmpDir, `vision-${tag}.log`), extraArgs: ['--log-level', 'warn', '--vision-threads', String(a.workers)] },
+    );
+    try {
+      a.run = await measure(alt, a.label);
+    } finally {
+      await alt.stop(5000);
+    }
   }
 
   const serverRows: string[][] = [];
   for (const [label, run, bare] of [
-    ['2 workers × 1 thread (default)', main, bareDetect],
-    ['1 worker × 2 threads', alt, p50(ortDetect[2]!)],
+    [mainLabel, main, p50(ortDetect[mainIntra]!)],
+    ...alternatives.map((a) => [a.label, a.run!, p50(ortDetect[a.intra]!)] as const),
   ] as const) {
     serverRows.push([`detection JSON, ${name}, ${label}`, ms(p50(run.detect)), ms(p(run.detect, 0.95)), `detector alone ${ms(bare)}`, ratio(p50(run.detect), bare)]);
     run.captions.forEach((l, k) => {
@@ -293,8 +301,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     notes: [
       'The default detector runs on onnxruntime (the TF.js graph converted to ONNX at first use, src/vision/detect/onnx/); ' +
         'TF.js on wasm runs one thread per call and is kept for the other detectors.',
-      'Workers × intra-op threads: the default spreads the cores over the workers (2 × 1 on 2 cores); the 1 × 2 rows show the ' +
-        'other choice measured in the same run (docs/detectors.md has the guidance for bigger machines).',
+      'Workers × intra-op threads: the default gives each model the cores per worker, at least 2 (2 × 2 on 2 cores); the other ' +
+        'server rows show 1 × 2 and 2 × 1 measured in the same run (docs/detectors.md has the guidance for bigger machines).',
     ],
     seconds: (performance.now() - started) / 1000,
     cpu: undefined,
