@@ -69,8 +69,12 @@ export interface ResumableUploads {
   isBusy(sessionKey: string): boolean;
 }
 
-/** A chunk's writer lease: long enough for a slow 8 MiB chunk; a killed writer's lease lapses after it. */
-const CHUNK_LEASE_MS = 10 * 60_000;
+/**
+ * A chunk's writer lease. Short, so a replica killed mid-chunk blocks the upload elsewhere for
+ * at most this long (the client's retry after 503 then resumes on any replica); renewed every
+ * third of it while the chunk streams or completes, so a slow chunk keeps it however long it takes.
+ */
+export const CHUNK_LEASE_MS = 30_000;
 
 /** This process's running hash of a session, valid while `size` matches the stored bytes. */
 interface Continuity {
@@ -138,6 +142,18 @@ export function createResumableUploads(ctx: FilesContext): ResumableUploads {
     }
     const row = claim.session;
     let leased = true;
+    let lost = false;
+    // Real-time renewal: covers gaps between pieces and a long completion (S3 copies parts).
+    const heartbeat = setInterval(() => {
+      if (!leased) return;
+      meta
+        .beginChunk(key, ctx.holder, ctx.clock(), CHUNK_LEASE_MS)
+        .then((renewed) => {
+          if (!renewed.ok) lost = true;
+        })
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'could not renew an upload lease'));
+    }, CHUNK_LEASE_MS / 3);
+    heartbeat.unref();
     let cont: Continuity | undefined;
     try {
       let stored = await blobs.uploadedSize(row.uploadKey);
@@ -178,6 +194,7 @@ export function createResumableUploads(ctx: FilesContext): ResumableUploads {
         let sinceDiskCheck = 0;
         for await (const piece of chunk.body) {
           if (piece.length === 0) continue;
+          if (lost) throw uploadBusy(c.size);
           if (ctx.clock() - leaseFrom > CHUNK_LEASE_MS / 3) {
             // A slow chunk keeps its lease; if another writer took the session meanwhile, stop.
             leaseFrom = ctx.clock();
@@ -288,6 +305,7 @@ export function createResumableUploads(ctx: FilesContext): ResumableUploads {
       if (err instanceof ApiError && err.httpStatus === 503) throw withUploadState(err, cont?.size ?? row.receivedBytes);
       throw err;
     } finally {
+      clearInterval(heartbeat);
       // Records where the bytes end now (a failed chunk may have kept some) and frees the lease.
       if (leased)
         await meta

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { FsBlobStore } from '../../src/files/fs-blob.js';
-import { sessionKeyOf } from '../../src/files/resumable.js';
+import { CHUNK_LEASE_MS, sessionKeyOf } from '../../src/files/resumable.js';
 import { createFilesService, type FilesService } from '../../src/files/service.js';
 import { openSqliteMetaStore, type SqliteMetaStore } from '../../src/files/sqlite-meta.js';
 import { noisePng, removeDir, sniffInspect, tempDir } from './helpers.js';
@@ -120,14 +120,14 @@ describe('two replicas on one store', () => {
       finalize: false,
       body: (async function* () {
         yield piece;
-        now += 9 * 60_000; // past a third of the 10 min lease: the next piece renews it
+        now += CHUNK_LEASE_MS / 2; // past a third of the lease: the next piece renews it
         yield piece;
         await gate;
         yield piece;
       })(),
     });
     await new Promise((r) => setTimeout(r, 50));
-    now += 9 * 60_000; // 18 min after the start: the first lease alone would have lapsed
+    now += CHUNK_LEASE_MS * 0.7; // 1.2 leases after the start: the first lease alone would have lapsed
     const refused = await b.files.uploadChunk(uploadId, { offset: 0, finalize: false, body: body(piece) }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ httpStatus: 503 });
     release();

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, freshPrefix, scaleServers } from '../support/scale/context.js';
 import { s3Client } from '../support/scale/swift.js';
 import { startReplica, storageUrlOf, type Replica, type Shared } from './replica.js';
+import { CHUNK_LEASE_MS } from '../../src/files/resumable.js';
 
 const KEY = 'replica-test-key';
 const MODEL = 'gemini-2.5-flash';
@@ -162,11 +163,10 @@ describe('three replicas on PostgreSQL + S3 + Redis', { timeout: 120_000 }, () =
     }
   });
 
-  // Expected to fail until the chunk writer lease is short and renewed while a chunk streams:
-  // src/files/resumable.ts takes it for CHUNK_LEASE_MS = 10 minutes, so a replica killed
-  // mid-chunk leaves the upload answering 503 "Another request is writing" on every other
-  // replica for up to 10 minutes. The offset is right at once (checked below, before the 503).
-  it.fails('C killed with SIGKILL mid-chunk: the upload resumes on B at the recorded offset and completes with the same SHA-256', async () => {
+  // The killed replica's chunk writer lease (30 s, src/files/resumable.ts) must lapse first: until
+  // then the other replicas answer 503 with the offset received, and the client retries, as a
+  // resumable-upload client does after a 503.
+  it('C killed with SIGKILL mid-chunk: the upload resumes on B at the recorded offset and completes with the same SHA-256', async () => {
     const url = await startUpload(A, png.length, 'killed mid-chunk');
     expect(await sendChunk(on(B, url), 0, png.subarray(0, 5 * MiB), false)).toMatchObject({ status: 200, uploadStatus: 'active' });
     // Half of the next chunk reaches C, then C dies.
@@ -188,11 +188,17 @@ describe('three replicas on PostgreSQL + S3 + Redis', { timeout: 120_000 }, () =
     const received = await query(on(A, url));
     if (received !== 5 * MiB) console.log(C.logs().slice(-3000));
     expect(received).toBe(5 * MiB);
-    const done = await sendChunk(on(B, url), received, png.subarray(received), true);
+    const started = Date.now();
+    let done = await sendChunk(on(B, url), received, png.subarray(received), true);
+    while (done.status === 503 && Date.now() - started < CHUNK_LEASE_MS + 15_000) {
+      expect(done.uploadStatus).toBe('active');
+      await new Promise((r) => setTimeout(r, 2_000));
+      done = await sendChunk(on(B, url), received, png.subarray(received), true);
+    }
     if (done.status !== 200) console.log(JSON.stringify(done));
     expect(done.status).toBe(200);
     expect(done.body.file).toMatchObject({ sizeBytes: String(png.length), sha256Hash: sha256(png, 'base64') });
     const a = new GenAI2({ apiKey: KEY, httpOptions: { baseUrl: A.baseUrl } });
     expect((await a.files.get({ name: done.body.file.name })).state).toBe('ACTIVE');
-  });
+  }, 120_000);
 });
