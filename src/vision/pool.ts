@@ -5,11 +5,11 @@
  * backlog; a task that waited past the queue-time budget gets 503.
  *
  * Threads: `threads` workers, each running its models (onnxruntime) on `intraOpThreads`
- * threads. Measured on 2 shared cores (docs/detectors.md, bench suite "vision"): 1 × 2 beat
- * 2 × 1 on latency and on captions at concurrency 8, and 2 × 2 beat 1 × 2 at concurrency 1
- * and 4 (equal at 8) while keeping a second worker free of head-of-line blocking behind a
- * slow task (SAM, OCR). So the default gives each model the cores per worker, but at least
- * 2 threads (never more than the cores): 2 × 2 on 2 cores, 4 × 4 on 16.
+ * threads. Measured on 2 cores when the machine was quiet (docs/detectors.md, bench suite
+ * "vision"): 2 workers × 1 thread served 30.5 captions/s at concurrency 8 against 23.0 for
+ * 1 × 2 and 19.0 for 2 × 2, with the same single-request latency (40–45 ms). Under heavy
+ * outside load 2 threads per model did better; the default follows the quiet figures and
+ * spreads the cores over the workers (cores / workers, at least 1).
  *
  * The image crosses to the worker once (its pixels transferred, not cloned). SAM encoder
  * outputs are cached here per image (segment/embedding-cache.ts), in shared memory, so a
@@ -33,7 +33,7 @@ export interface VisionPoolOptions {
   models: ModelSelection;
   /**
    * onnxruntime intra-op threads per model in each worker. Default: OCELLUS_VISION_INTRA_THREADS,
-   * else the cores divided among the workers, at least 2 and at most the cores.
+   * else the cores divided among the workers (at least 1).
    */
   intraOpThreads?: number;
   /** Bytes of SAM encoder outputs kept for repeat segmentations (0: none). Default 64 MiB. */
@@ -53,11 +53,11 @@ export interface WorkerTask {
 /** What a worker answers: the analysis, plus the SAM embedding it computed (for the cache). */
 export type WorkerResult = Analysis & { samEmbedding?: SamEmbedding };
 
-/** Intra-op threads per model: the cores per worker, at least 2 (at most the cores), unless configured. */
+/** Intra-op threads per model: the cores spread over the workers (at least 1), unless configured. */
 export function defaultIntraOpThreads(workers: number, cores = availableParallelism(), env = process.env.OCELLUS_VISION_INTRA_THREADS): number {
   const configured = Number(env);
   if (env !== undefined && Number.isInteger(configured) && configured >= 1) return configured;
-  return Math.max(1, Math.min(cores, Math.max(2, Math.floor(cores / Math.max(1, workers)))));
+  return Math.max(1, Math.floor(cores / Math.max(1, workers)));
 }
 
 export class VisionPool {

@@ -45,14 +45,13 @@ describe('EmbeddingCache', () => {
     expect(shareEmbedding(e)).toBe(e);
   });
 
-  it('spreads the cores over the workers for intra-op threads (at least 2, at most the cores), unless configured', () => {
-    expect(defaultIntraOpThreads(2, 2, undefined)).toBe(2);
+  it('spreads the cores over the workers for intra-op threads (at least 1), unless configured', () => {
+    expect(defaultIntraOpThreads(2, 2, undefined)).toBe(1);
     expect(defaultIntraOpThreads(1, 2, undefined)).toBe(2);
     expect(defaultIntraOpThreads(4, 16, undefined)).toBe(4);
-    expect(defaultIntraOpThreads(8, 16, undefined)).toBe(2);
     expect(defaultIntraOpThreads(2, 1, undefined)).toBe(1);
     expect(defaultIntraOpThreads(2, 2, '3')).toBe(3);
-    expect(defaultIntraOpThreads(2, 2, 'x')).toBe(2);
+    expect(defaultIntraOpThreads(2, 2, 'x')).toBe(1);
   });
 });
 
