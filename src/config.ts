@@ -9,6 +9,8 @@
  * - vision/detect/model-files.ts finds detector weights for tools that have no Config
  *   (bench, eval, tests) through OCELLUS_MODELS_DIR and OCELLUS_MODEL_CACHE; the server
  *   passes config.modelsDir;
+ * - files/s3-client.ts leaves the S3 credentials to the AWS SDK's default chain
+ *   (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles), as every S3 tool does;
  * - server/native-env.ts writes, not reads, a variable that onnxruntime reads natively.
  */
 import path from 'node:path';
