@@ -4,11 +4,14 @@
  * other readers of the environment, and why they are not here:
  * - engine/routing-file.ts expands `${VAR}` in routing files, so provider keys stay out of
  *   the file (the environment is a parameter, process.env by default);
- * - cli/ask.ts and cli/pull.ts are clients that run without a server Config (the ask
- *   command's key and base URL; the model hub's endpoint and token);
+ * - cli/ask.ts, cli/label.ts and cli/pull.ts are clients that run without a server Config
+ *   (the ask and label commands' key and base URL; the model hub's endpoint and token);
  * - vision/detect/model-files.ts finds detector weights for tools that have no Config
  *   (bench, eval, tests) through OCELLUS_MODELS_DIR and OCELLUS_MODEL_CACHE; the server
  *   passes config.modelsDir;
+ * - vision/pool.ts takes OCELLUS_VISION_INTRA_THREADS as an override of its default
+ *   intra-op threads per model, a tuning knob the benchmarks set without a Config (not a
+ *   flag yet: moving it here is the way to make it one);
  * - files/s3-client.ts leaves the S3 credentials to the AWS SDK's default chain
  *   (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles), as every S3 tool does;
  * - server/native-env.ts writes, not reads, a variable that onnxruntime reads natively.
