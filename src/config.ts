@@ -1,7 +1,7 @@
 /**
  * The one typed configuration object of the server. Built from CLI flags, then OCELLUS_*
- * environment variables, then defaults. The server reads its settings nowhere else; the
- * other readers of the environment, and why they are not here:
+ * environment variables, then defaults. The other readers of the environment, and why
+ * they are not here:
  * - engine/routing-file.ts expands `${VAR}` in routing files, so provider keys stay out of
  *   the file (the environment is a parameter, process.env by default);
  * - cli/ask.ts, cli/label.ts and cli/pull.ts are clients that run without a server Config
