@@ -9,9 +9,8 @@
  * - vision/detect/model-files.ts finds detector weights for tools that have no Config
  *   (bench, eval, tests) through OCELLUS_MODELS_DIR and OCELLUS_MODEL_CACHE; the server
  *   passes config.modelsDir;
- * - vision/pool.ts takes OCELLUS_VISION_INTRA_THREADS as an override of its default
- *   intra-op threads per model, a tuning knob the benchmarks set without a Config (not a
- *   flag yet: moving it here is the way to make it one);
+ * - vision/pool.ts falls back to OCELLUS_VISION_INTRA_THREADS for pools built without a
+ *   Config (the benchmarks' bare runs); the server passes config.vision.intraOpThreads;
  * - files/s3-client.ts leaves the S3 credentials to the AWS SDK's default chain
  *   (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles), as every S3 tool does;
  * - server/native-env.ts writes, not reads, a variable that onnxruntime reads natively.
@@ -89,6 +88,8 @@ export interface VisionConfig {
   people: boolean;
   /** Worker threads running the models. */
   threads: number;
+  /** onnxruntime intra-op threads per model in each worker; undefined: the cores spread over the workers. */
+  intraOpThreads: number | undefined;
   /** Requests that may wait for a worker before new ones get 429. */
   maxQueue: number;
   /** Longest a request's model task may wait for a worker before it fails with 503. */
@@ -199,6 +200,7 @@ export interface ConfigFlags {
   safety?: boolean;
   people?: boolean;
   visionThreads?: string | number;
+  visionIntraThreads?: string | number;
   visionQueue?: string | number;
   visionQueueTimeout?: string | number;
   warm?: boolean;
@@ -266,6 +268,7 @@ const schema = z.object({
   safety: z.boolean(),
   people: z.boolean(),
   visionThreads: positiveInt('vision threads'),
+  visionIntraThreads: positiveInt('vision intra-op threads').optional(),
   visionQueue: z.coerce.number().int().min(0),
   visionQueueTimeout: z.coerce.number({ error: 'vision queue timeout must be a number' }).positive('vision queue timeout must be positive'),
   warm: z.boolean(),
@@ -344,6 +347,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
     people: flags.people ?? bool(env.OCELLUS_PEOPLE) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
+    visionIntraThreads: pick(flags.visionIntraThreads, 'OCELLUS_VISION_INTRA_THREADS', undefined),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     visionQueueTimeout: pick(flags.visionQueueTimeout, 'OCELLUS_VISION_QUEUE_TIMEOUT', 30),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
@@ -427,6 +431,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       safety: c.safety,
       people: c.people,
       threads: c.visionThreads,
+      intraOpThreads: c.visionIntraThreads,
       maxQueue: c.visionQueue,
       queueTimeoutMs: Math.round(c.visionQueueTimeout * 1000),
       warm: c.warm,

@@ -35,6 +35,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))
     .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
+    .addOption(new Option('--vision-intra-threads <n>', 'onnxruntime threads per model in each worker (OCELLUS_VISION_INTRA_THREADS, default: cores / vision threads)'))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
     .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))

@@ -161,6 +161,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           threads: vision.threads,
           maxQueue: vision.maxQueue,
           queueTimeoutMs: vision.queueTimeoutMs,
+          ...(vision.intraOpThreads !== undefined ? { intraOpThreads: vision.intraOpThreads } : {}),
+          logger,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
         });
   // A replacement engine (tests) stands in for the offline models and claims all of them.

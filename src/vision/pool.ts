@@ -109,7 +109,12 @@ export class VisionPool {
   async analyse(image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal): Promise<Analysis> {
     // Hashed off the event loop, and before taking a worker slot.
     const key = needs.segment && this.embeddings ? await imageKey(image) : undefined;
-    return this.admission.run(signal, async () => {
+    // The signal is not handed to piscina: aborting a running task terminates its worker
+    // thread, and onnxruntime inside it can take the whole process down with it
+    // ("terminate called after throwing Napi::Error"). A request that goes away stops waiting
+    // at once; its task finishes on the worker (keeping its thread slot, so piscina never gets
+    // more tasks than threads) and the result is dropped.
+    const work = this.admission.run(signal, async () => {
       // A copy goes to the worker (the caller's pixels may be shared with the decode cache),
       // made only once the task runs, so waiting requests hold no extra copies; the copy is
       // transferred, so the pixels cross once and are not cloned again.
@@ -124,7 +129,7 @@ export class VisionPool {
       const started = performance.now();
       let result: WorkerResult;
       try {
-        result = (await this.pool.run(task, { transferList: [pixels.buffer], ...(signal ? { signal } : {}) })) as WorkerResult;
+        result = (await this.pool.run(task, { transferList: [pixels.buffer] })) as WorkerResult;
       } catch (err) {
         if (err instanceof Error && /terminated|closed/i.test(err.message)) throw unavailable('The vision engine is restarting.', 2);
         throw err;
@@ -144,6 +149,7 @@ export class VisionPool {
       );
       return analysis;
     });
+    return untilAborted(work, signal);
   }
 
   /** Admits a request up front (see Admission.enter); 429 when the queue is full. */
@@ -173,3 +179,15 @@ export class VisionPool {
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const roundAll = (o: object) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'number' ? round1(v) : v]));
+
+/** The task's result, or the signal's reason as soon as it aborts (the task runs on, unobserved). */
+function untilAborted<T>(task: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return task;
+  task.catch(() => undefined);
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    task.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -51,3 +51,24 @@ describe('VisionPool', () => {
     expect(pool.stats()).toMatchObject({ admitted: 0, running: 0, waiting: 0 });
   });
 });
+
+describe('VisionPool with onnxruntime models: a request that goes away mid-inference', () => {
+  let pool: VisionPool;
+  beforeAll(async () => {
+    pool = new VisionPool({ threads: 1, maxQueue: 2, models: { detector: 'ssd-mobilenet', segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false } });
+    await pool.warm();
+  }, 120_000);
+  afterAll(() => pool.close());
+
+  it('stops waiting at once, leaves the worker running (no terminate under onnxruntime) and keeps serving', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    for (let i = 0; i < 5; i++) {
+      const c = new AbortController();
+      const gone = pool.analyse(img, { detect: {} }, c.signal);
+      setTimeout(() => c.abort(new Error('client went away')), 5 + i * 7);
+      await expect(gone).rejects.toThrow('client went away');
+    }
+    const after = await pool.analyse(img, { detect: {} });
+    expect(after.objects?.map((o) => o.label)).toContain('dog');
+  });
+});
