@@ -128,6 +128,6 @@ describe('fuzz', () => {
     expect(storedBlobs(server.dataDir)).toEqual([]);
     const dataDirName = path.basename(server.dataDir);
     expect(readdirSync(tempDir).filter((n) => n !== dataDirName)).toEqual([]);
-    expect(filesUnder(server.dataDir).filter((f) => !/^meta\.sqlite3?(-wal|-shm)?$|\.db(-wal|-shm)?$/.test(f))).toEqual([]);
+    expect(filesUnder(server.dataDir).filter((f) => !/^(meta|keys)\.sqlite3?(-wal|-shm)?$|\.db(-wal|-shm)?$/.test(f))).toEqual([]);
   });
 });
