@@ -5,27 +5,8 @@
  * replicas starting together do not race on it.
  */
 import type { Pool } from '../db/pool.js';
-import { KeyNameTaken, type KeyStore, type StoredKey } from './store.js';
+import { KeyNameTaken, keyFromRow as toKey, type KeyRow as Row, type KeyStore } from './store.js';
 
-interface Row {
-  id: string;
-  name: string;
-  prefix: string;
-  rpm: number | null;
-  storage_bytes: number | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (r: Row): StoredKey => ({
-  id: r.id,
-  name: r.name,
-  prefix: r.prefix,
-  rpm: r.rpm ?? undefined,
-  storageBytes: r.storage_bytes ?? undefined,
-  createdAt: Number(r.created_at),
-  revokedAt: r.revoked_at === null ? undefined : Number(r.revoked_at),
-});
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS ocellus_api_keys (

@@ -6,27 +6,8 @@
 import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { KeyNameTaken, type KeyStore, type StoredKey } from './store.js';
+import { KeyNameTaken, keyFromRow as toKey, type KeyRow as Row, type KeyStore } from './store.js';
 
-interface Row {
-  id: string;
-  name: string;
-  prefix: string;
-  rpm: number | null;
-  storage_bytes: number | null;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-const toKey = (r: Row): StoredKey => ({
-  id: r.id,
-  name: r.name,
-  prefix: r.prefix,
-  rpm: r.rpm ?? undefined,
-  storageBytes: r.storage_bytes ?? undefined,
-  createdAt: r.created_at,
-  revokedAt: r.revoked_at ?? undefined,
-});
 
 export const KEYS_FILE = 'keys.sqlite';
 

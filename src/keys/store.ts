@@ -40,3 +40,24 @@ export class KeyNameTaken extends Error {
     super(`a live key named ${JSON.stringify(name)} already exists; revoke it first or choose another name`);
   }
 }
+
+/** A key's row as both stores keep it (PostgreSQL hands BIGINT times back as strings). */
+export interface KeyRow {
+  id: string;
+  name: string;
+  prefix: string;
+  rpm: number | null;
+  storage_bytes: number | null;
+  created_at: number | string;
+  revoked_at: number | string | null;
+}
+
+export const keyFromRow = (r: KeyRow): StoredKey => ({
+  id: r.id,
+  name: r.name,
+  prefix: r.prefix,
+  rpm: r.rpm ?? undefined,
+  storageBytes: r.storage_bytes ?? undefined,
+  createdAt: Number(r.created_at),
+  revokedAt: r.revoked_at === null ? undefined : Number(r.revoked_at),
+});
