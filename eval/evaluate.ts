@@ -16,7 +16,7 @@ import { RoutingEngine } from '../src/engine/router.js';
 import { pino } from 'pino';
 import { decodeImage, type DecodedImage } from '../src/media/decode.js';
 import { analyseImage } from '../src/vision/analyser.js';
-import { loadCapabilities, type LoadedCapabilities } from '../src/vision/capabilities.js';
+import { loadVisionModels, type LoadedVisionModels } from '../src/vision/load-models.js';
 import { vocabulary } from '../src/vision/detect/coco.js';
 import { DEFAULT_DETECTOR } from '../src/vision/detect/index.js';
 import { decodeMaskPng } from '../src/vision/segment/mask-png.js';
@@ -115,7 +115,7 @@ export async function renderText(sample: (typeof TEXT_SAMPLES)[number]): Promise
 
 export async function evaluate(opts: EvalOptions = {}, log: (s: string) => void = () => {}): Promise<EvalResult> {
   const detector = opts.detector ?? DEFAULT_DETECTOR;
-  const caps: LoadedCapabilities = loadCapabilities({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: opts.ocr ?? true, safety: false, people: false });
+  const caps: LoadedVisionModels = loadVisionModels({ detector, segment: opts.masks ?? true, ocrLatin: opts.ocr ?? true, ocrCjk: opts.ocr ?? true, safety: false, people: false });
   const installed: InstalledModels = { detect: true, segment: opts.masks ?? true, ocr: opts.ocr ?? true };
   const vision = new OfflineVision({ runModels: (img, needs) => analyseImage(caps, img, needs), installed });
   // Questions go through the router, as on the server: it plans once and hands the plan to the offline provider.

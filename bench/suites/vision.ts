@@ -22,7 +22,7 @@ import { OfflineVision } from '../../src/engine/offline/vision.js';
 import { decodeImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
 import type { NormBox } from '../../src/vision/analysis.js';
-import { loadCapabilities } from '../../src/vision/capabilities.js';
+import { loadVisionModels } from '../../src/vision/load-models.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import { createDetector, createTfjsDetector, DEFAULT_DETECTOR, type LoadedDetector } from '../../src/vision/detect/index.js';
 import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
@@ -140,7 +140,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   await tesseract.load();
   alone.push(['OCR (tesseract)', await timeRuns(Math.min(o.runs, 5), () => readText(img, { tesseract }, { prompt: 'Read the text.' }))]);
   await tesseract.dispose();
-  const caps = loadCapabilities({ detector: DEFAULT_DETECTOR, segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false });
+  const caps = loadVisionModels({ detector: DEFAULT_DETECTOR, segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false });
   const engine = new OfflineVision({ runModels: (i, n) => analyseImage(caps, i, n), installed: { detect: true, segment: false, ocr: false } });
   const plan = planTasks('Caption this image.', { imageCount: 1, jsonRequested: false, vocabulary });
   const facts = await engine.look([img], plan, 'Caption this image.');

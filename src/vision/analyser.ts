@@ -46,7 +46,7 @@ export interface PeopleCapability {
   analyse(img: RawImage, personBoxes: DetectedObject['box'][]): Promise<NonNullable<Analysis['people']>>;
 }
 
-export interface Capabilities {
+export interface VisionModels {
   detect?: DetectCapability;
   segment?: SegmentCapability;
   ocr?: ReadCapability;
@@ -56,7 +56,7 @@ export interface Capabilities {
 
 const now = () => performance.now();
 
-export async function analyseImage(caps: Capabilities, image: RawImage, needs: AnalysisNeeds, reuse?: EmbeddingReuse): Promise<Analysis> {
+export async function analyseImage(caps: VisionModels, image: RawImage, needs: AnalysisNeeds, reuse?: EmbeddingReuse): Promise<Analysis> {
   const times: Analysis['times'] = {};
   const result: Analysis = { times };
   const threshold = caps.detect?.threshold;

@@ -20,7 +20,7 @@ import { Piscina } from 'piscina';
 import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
 import type { Analysis, AnalysisNeeds, RawImage } from './analysis.js';
-import type { ModelSelection } from './models.js';
+import type { ModelSelection } from './model-selection.js';
 import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
 import type { SamEmbedding } from './segment/sam.js';
 

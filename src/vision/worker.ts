@@ -4,11 +4,11 @@
  */
 import { workerData } from 'node:worker_threads';
 import { analyseImage, type EmbeddingReuse } from './analyser.js';
-import { loadCapabilities } from './capabilities.js';
-import type { ModelSelection } from './models.js';
+import { loadVisionModels } from './load-models.js';
+import type { ModelSelection } from './model-selection.js';
 import type { WorkerResult, WorkerTask } from './pool.js';
 
-const caps = loadCapabilities((workerData as { models: ModelSelection }).models);
+const caps = loadVisionModels((workerData as { models: ModelSelection }).models);
 
 export default async function run(task: WorkerTask): Promise<WorkerResult | void> {
   if (task.kind === 'warm') return caps.warm();

@@ -3,10 +3,10 @@
  * for masks, and the text readers. Models load once per thread; `warm` runs each on a
  * small image so the first request does not pay for graph compilation.
  */
-import type { Capabilities } from './analyser.js';
+import type { VisionModels } from './analyser.js';
 import type { ObjectMask, RawImage } from './analysis.js';
 import { createDetector } from './detect/index.js';
-import type { ModelSelection } from './models.js';
+import type { ModelSelection } from './model-selection.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
 import { shareEmbedding } from './segment/embedding-cache.js';
@@ -15,7 +15,7 @@ import { NsfwClassifier } from './safety/nsfw.js';
 import { createPeopleAnalyser } from './people/index.js';
 import { rateImage } from './safety/index.js';
 
-export interface LoadedCapabilities extends Capabilities {
+export interface LoadedVisionModels extends VisionModels {
   warm(): Promise<void>;
   dispose(): Promise<void>;
 }
@@ -23,7 +23,7 @@ export interface LoadedCapabilities extends Capabilities {
 /** A private copy of an embedding held in shared memory. */
 const unshared = (e: SamEmbedding): SamEmbedding => ({ data: Float32Array.from(e.data), dims: e.dims, geometry: e.geometry });
 
-export function loadCapabilities(selection: ModelSelection): LoadedCapabilities {
+export function loadVisionModels(selection: ModelSelection): LoadedVisionModels {
   const threads = selection.intraOpThreads ?? 1;
   const detector = selection.detector
     ? createDetector(selection.detector, { intraOpThreads: threads, ...(selection.detectorRuntime ? { runtime: selection.detectorRuntime } : {}) })
@@ -44,7 +44,7 @@ export function loadCapabilities(selection: ModelSelection): LoadedCapabilities 
     await Promise.all([tesseract?.load(), paddle?.load()]);
   });
 
-  const caps: LoadedCapabilities = {
+  const caps: LoadedVisionModels = {
     // `threshold`: the score the engine asserts a label from; below it answers say "possibly".
     ...(detector
       ? { detect: { detect: (img, opts) => detector.detect(img, opts), threshold: detector.defaultMinScore, lastTimes: () => detector.lastTimes } }
