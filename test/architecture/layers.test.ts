@@ -53,12 +53,20 @@ describe('layer rules (.dependency-cruiser.cjs)', () => {
         'src/media → src/overlay',
       ],
       [
-        'no-cycles-through-root-modules',
+        'no-module-cycles',
         {
           'src/config.ts': "import { v } from './vision/v.js';\nexport const config = () => v;\n",
           'src/vision/v.ts': "import { config } from '../config.js';\nexport const v = () => config;\n",
         },
         'src/config.ts → src/vision/v.ts',
+      ],
+      [
+        'no-module-cycles',
+        {
+          'src/media/a.ts': "import type { B } from './b.js';\nexport type A = { b?: B };\n",
+          'src/media/b.ts': "import type { A } from './a.js';\nexport type B = { a?: A };\n",
+        },
+        'src/media/a.ts → src/media/b.ts',
       ],
       ['imports-resolve', { 'src/media/r.ts': "import { gone } from './gone.js';\nexport const r = gone;\n" }, 'src/media/r.ts → ./gone.js'],
     ];

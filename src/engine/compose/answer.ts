@@ -12,15 +12,10 @@ import { canonicalLabel, countedName, labelName } from './labels.js';
 import { colourName, join, placeOf, say } from './phrases.js';
 import { bandOf, closeAlternative, DEFAULT_THRESHOLD, type Band } from './confidence.js';
 import { yesNo } from './yes-no.js';
+import type { Answer } from './answer-type.js';
 import { textPageSentences } from './text-page.js';
 
-export interface Answer {
-  sentences: string[];
-  /** The answer as data, when the task has one (detection list, masks, counts…). */
-  data?: unknown;
-  /** True when `data` is the whole answer (detect, segment): prose would only wrap it. */
-  dataIsAnswer?: boolean;
-}
+export type { Answer } from './answer-type.js';
 
 /** Gemini's box convention: [ymin, xmin, ymax, xmax] as integers 0..1000. */
 export function toBox2d(box: NormBox): [number, number, number, number] {

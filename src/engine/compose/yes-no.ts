@@ -9,7 +9,7 @@ import type { DetectedObject, NormBox } from '../../vision/analysis.js';
 import { isNarrowerTerm, supercategoryOf } from '../../vision/detect/coco.js';
 import type { Lang } from '../language.js';
 import type { Attribute, Task, Term } from '../planner.js';
-import type { Answer } from './answer.js';
+import type { Answer } from './answer-type.js';
 import { bandOf, closeAlternative, DEFAULT_THRESHOLD } from './confidence.js';
 import type { ImageFacts, RequestFacts } from './facts.js';
 import { canonicalLabel, countedName, labelName } from './labels.js';

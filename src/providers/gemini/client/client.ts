@@ -13,21 +13,9 @@ import { sseEvents } from './sse.js';
 import type { HttpAnswer, HttpRequest, Transport } from './transport.js';
 import type { FileResource, GenerateContentResponse } from './types.js';
 import { apiUrl, modelPath } from './urls.js';
+import type { ClientContext, ClientErrors } from './context.js';
 
-/** What a failure becomes; the client says what happened, the caller chooses the error. */
-export interface ClientErrors {
-  /**
-   * A non-2xx answer (`answer` set) or an error event in a stream (`status` is the envelope's
-   * code then). `error` is the envelope, undefined when the body is not one; `text` the raw body.
-   */
-  answer(status: number, error: GeminiErrorBody | undefined, info: { text: string; answer?: HttpAnswer }): Error;
-  /** The server broke the protocol: an event that is not JSON, an upload without its URL or file. */
-  protocol(message: string): Error;
-  /** An uploaded file the server could not process (state FAILED). */
-  fileFailed(file: FileResource): Error;
-  /** An uploaded file still PROCESSING after `ms`. */
-  processingTimedOut(file: FileResource, ms: number): Error;
-}
+export type { ClientContext, ClientErrors } from './context.js';
 
 export interface GeminiClientOptions {
   baseUrl: string;
@@ -59,16 +47,6 @@ export interface GeminiClient {
 }
 
 /** What the protocol modules share: the resolved options and a send that throws for non-2xx answers. */
-export interface ClientContext {
-  baseUrl: string;
-  version: string;
-  auth: Record<string, string>;
-  errors: ClientErrors;
-  pollMs: number;
-  maxProcessingMs: number;
-  uploadUrl: (named: string) => string;
-  send(request: HttpRequest): Promise<HttpAnswer>;
-}
 
 export function createGeminiClient(opts: GeminiClientOptions): GeminiClient {
   const c: ClientContext = {

@@ -5,7 +5,7 @@
  * `{file: File}`. A file the server still processes is polled until ACTIVE, so a request
  * that names it at once does not fail.
  */
-import type { ClientErrors, ClientContext } from './client.js';
+import type { ClientErrors, ClientContext } from './context.js';
 import type { FileResource } from './types.js';
 import type { UploadBody } from './transport.js';
 import { apiUrl } from './urls.js';
