@@ -4,7 +4,7 @@
  *
  *   npm run bench                       all suites (~5 min on 2 cores), rewrites the docs
  *   npm run bench -- --quick            short windows and a 64 MiB upload: checks the bench works; no docs
- *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway, burst, soak); no docs
+ *   npm run bench -- --only decode      some suites (overhead, upload, decode, vision, gateway, burst, soak, batch, scale); no docs
  *   npm run bench -- --skip-build       use dist/ as it is
  *   npm run bench -- --upload-mib 256   a smaller upload
  *   npm run bench -- --batch-n 200      images in the batch suite (default 1000; 20 with --quick)
@@ -33,8 +33,9 @@ import { runVision } from './suites/vision.js';
 import { runBurst } from './suites/burst.js';
 import { runSoak } from './suites/soak.js';
 import { runBatchBench } from './suites/batch.js';
+import { runScale } from './suites/scale.js';
 
-const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch'] as const;
+const SUITES = ['overhead', 'upload', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch', 'scale'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const { values: flags } = parseArgs({
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (['overhead', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch'].some((s) => selected.includes(s as SuiteName))) {
+  if (['overhead', 'decode', 'vision', 'gateway', 'burst', 'soak', 'batch', 'scale'].some((s) => selected.includes(s as SuiteName))) {
     log('fixtures: scripts/fetch-fixtures.sh');
     await ensureFixtures();
   }
@@ -146,6 +147,16 @@ async function main(): Promise<void> {
       tmpDir,
       n: flags['batch-n'] ? Number(flags['batch-n']) : quick ? 20 : 1000,
       threads: 2,
+      log,
+    }),
+  );
+  await run('scale', () =>
+    runScale({
+      photoPath: fixturePath('dog.jpg'),
+      tmpDir,
+      uploadBytes: (quick ? 16 : 64) * MiB,
+      rounds: 3,
+      requests: 50,
       log,
     }),
   );
