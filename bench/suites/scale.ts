@@ -11,17 +11,18 @@
  * PostgreSQL 15, Redis 7 and Swift are installed (if needed) and started with the test-support
  * helpers in a temp dir, stopped by PID at the end, and the temp dir removed.
  */
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import sharp from 'sharp';
 import { ensureInstalled } from '../../test/support/scale/install.js';
 import { startPostgres, type RunningPostgres } from '../../test/support/scale/postgres.js';
 import { startRedis, type RunningRedis } from '../../test/support/scale/redis.js';
-import { s3Client, startSwift, type RunningSwift, type S3Endpoint } from '../../test/support/scale/swift.js';
+import { s3Client, startSwift, type RunningSwift } from '../../test/support/scale/swift.js';
+import { createDatabase, storageUrlOf } from '../../test/support/scale/databases.js';
+import { chunks } from './upload.js';
 import type { SuiteResult } from '../lib/report.js';
 import { startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, MiB, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
@@ -42,33 +43,8 @@ export interface ScaleOptions {
 const CHUNK = 8 * MiB;
 const PROMPT = 'What is in this photo?';
 
-/** The upload's bytes: one random 8 MiB buffer, the chunk number in its first 8 bytes. */
-function* chunks(totalBytes: number): Generator<{ offset: number; data: Buffer; last: boolean }> {
-  const buf = Buffer.alloc(CHUNK);
-  randomFillSync(buf);
-  for (let offset = 0; offset < totalBytes; offset += CHUNK) {
-    const n = Math.min(CHUNK, totalBytes - offset);
-    buf.writeBigUInt64BE(BigInt(offset / CHUNK), 0);
-    yield { offset, data: n === CHUNK ? buf : buf.subarray(0, n), last: offset + n >= totalBytes };
-  }
-}
 
-async function createDatabase(postgresUrl: string, label: string): Promise<string> {
-  const name = `${label}_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
-const storageUrlOf = (s3: S3Endpoint, prefix: string): string =>
-  `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&force_path_style=true`;
 
 /** Resumable upload as the SDKs send it; seconds from start to the final response. Deletes the file afterwards (untimed). */
 async function ocellusUpload(port: number, totalBytes: number): Promise<number> {

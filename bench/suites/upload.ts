@@ -31,7 +31,7 @@ const CHUNK = 8 * MiB;
 const REQUEST_TIMEOUT_MS = 120_000;
 
 /** The upload's bytes, chunk by chunk; the same buffer is reused (callers finish with it first). */
-function* chunks(totalBytes: number): Generator<{ offset: number; data: Buffer; last: boolean }> {
+export function* chunks(totalBytes: number): Generator<{ offset: number; data: Buffer; last: boolean }> {
   const buf = Buffer.alloc(CHUNK);
   randomFillSync(buf);
   for (let offset = 0; offset < totalBytes; offset += CHUNK) {

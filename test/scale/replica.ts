@@ -31,9 +31,7 @@ export interface Replica {
   stop(): Promise<void>;
 }
 
-export function storageUrlOf(s3: ScaleServers['s3'], prefix: string): string {
-  return `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=${s3.region}&force_path_style=true`;
-}
+export { storageUrlOf } from '../support/scale/databases.js';
 
 export async function startReplica(name: string, shared: Shared, extra: string[] = []): Promise<Replica> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), `ocellus-replica-${name}-`));

@@ -3,9 +3,9 @@
  * its own database (CREATE DATABASE is cheap) and its own key prefix in the shared bucket.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
 import type { S3Endpoint } from './swift.js';
+import { createDatabase } from './databases.js';
 
 export interface ScaleServers {
   /** `postgres://…/postgres` of the run's cluster (superuser, trust auth on loopback). */
@@ -30,18 +30,7 @@ export function scaleServers(): ScaleServers {
 
 /** A new, empty database on the run's cluster; its URL. */
 export async function freshDatabase(label: string): Promise<string> {
-  const { postgresUrl } = scaleServers();
-  const name = `${label.replace(/\W/g, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(postgresUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
+  return createDatabase(scaleServers().postgresUrl, label);
 }
 
 /** A unique key prefix in the run's bucket, so test files never see each other's objects. */
