@@ -176,6 +176,10 @@ export interface Config {
 export interface BatchConfig {
   /** Batch requests run at once by the embedded queue (interactive requests still go first). */
   concurrency: number;
+  /** A batch not finished this long after creation is EXPIRED (Gemini: 48 h). */
+  expiryMs: number;
+  /** A running batch request's lease (renewed while it runs); a dead replica's requests run elsewhere after it. */
+  leaseMs: number;
 }
 
 /** Flags as the CLI parser hands them over: every value optional, strings or numbers. */
@@ -223,6 +227,8 @@ export interface ConfigFlags {
   trustProxy?: boolean;
   minFreeDiskMb?: string | number;
   batchConcurrency?: string | number;
+  batchExpiryHours?: string | number;
+  batchLeaseSeconds?: string | number;
   databaseUrl?: string;
   redisUrl?: string;
   storageUrl?: string;
@@ -293,6 +299,8 @@ const schema = z.object({
   trustProxy: z.boolean(),
   minFreeDiskMb: z.coerce.number({ error: 'min free disk MB must be a number' }).min(0, 'min free disk MB must not be negative'),
   batchConcurrency: positiveInt('batch concurrency'),
+  batchExpiryHours: z.coerce.number().positive('batch expiry must be positive'),
+  batchLeaseSeconds: z.coerce.number().min(1, 'batch lease must be at least 1 second'),
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'database URL must be postgres://…').optional(),
   redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'Redis URL must be redis://… or rediss://…').optional(),
   storageUrl: z.string().regex(/^(s3|file):\/\/\S+$/, 'storage URL must be s3://BUCKET[/PREFIX]?endpoint=… or file://DIR').optional(),
@@ -370,6 +378,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     trustProxy: flags.trustProxy ?? bool(env.OCELLUS_TRUST_PROXY) ?? false,
     minFreeDiskMb: pick(flags.minFreeDiskMb, 'OCELLUS_MIN_FREE_DISK_MB', 256),
     batchConcurrency: pick(flags.batchConcurrency, 'OCELLUS_BATCH_CONCURRENCY', 1),
+    batchExpiryHours: pick(flags.batchExpiryHours, 'OCELLUS_BATCH_EXPIRY_HOURS', 48),
+    batchLeaseSeconds: pick(flags.batchLeaseSeconds, 'OCELLUS_BATCH_LEASE_SECONDS', 30),
     databaseUrl: flags.databaseUrl ?? (env.OCELLUS_DATABASE_URL || undefined),
     redisUrl: flags.redisUrl ?? (env.OCELLUS_REDIS_URL || undefined),
     storageUrl: flags.storageUrl ?? (env.OCELLUS_STORAGE_URL || undefined),
@@ -444,7 +454,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       hubMemoryBytes: c.hubMemoryMb * MiB,
       timeoutMs: c.providerTimeoutMs,
     },
-    batch: { concurrency: c.batchConcurrency },
+    batch: { concurrency: c.batchConcurrency, expiryMs: Math.round(c.batchExpiryHours * 3_600_000), leaseMs: Math.round(c.batchLeaseSeconds * 1000) },
     scale: {
       databaseUrl: c.databaseUrl,
       redisUrl: c.redisUrl,

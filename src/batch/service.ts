@@ -4,14 +4,14 @@
  * caller's project; someone else's batch is as missing as one that never was.
  */
 import { randomBytes } from 'node:crypto';
-import { invalidArgument, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import type { BatchFiles, ResolveModel } from './ports.js';
 import type { BatchQueue } from './queue.js';
-import { isFinal, type BatchRecord, type JobStore } from './store.js';
+import { ACTIVE_STATES, isFinal, type BatchRecord, type JobStore } from './store.js';
 import { parseCreateBody, parseJsonlInput, toOperation } from './wire.js';
 
-export const DEFAULT_PAGE_SIZE = 10;
-export const MAX_PAGE_SIZE = 100;
+/** Gemini's page sizes for batches.list: 10 by default, at most 100. */
+export const BATCH_PAGES = { fallback: 10, max: 100 };
 
 export interface BatchServiceDeps {
   store: JobStore;
@@ -19,11 +19,6 @@ export interface BatchServiceDeps {
   files: BatchFiles;
   resolveModel: ResolveModel;
   now?: () => number;
-}
-
-export interface ListOptions {
-  pageSize?: string | undefined;
-  pageToken?: string | undefined;
 }
 
 export type BatchService = ReturnType<typeof createBatchService>;
@@ -38,12 +33,12 @@ export function createBatchService(deps: BatchServiceDeps) {
   const { store, queue } = deps;
   const now = deps.now ?? Date.now;
 
-  const render = (b: BatchRecord, withResults: boolean) =>
-    toOperation(b, store.counts(b.id), withResults && b.input.kind === 'inline' ? store.results(b.id) : undefined);
+  const render = async (b: BatchRecord, withResults: boolean) =>
+    toOperation(b, await store.counts(b.id), withResults && b.input.kind === 'inline' ? await store.results(b.id) : undefined);
 
-  const find = (project: string, name: string): BatchRecord => {
+  const find = async (project: string, name: string): Promise<BatchRecord> => {
     const id = name.replace(/^batches\//, '');
-    const b = /^[a-z0-9-]{1,64}$/.test(id) ? store.getBatch(project, id) : undefined;
+    const b = /^[a-z0-9-]{1,64}$/.test(id) ? await store.getBatch(project, id) : undefined;
     if (!b) throw notFound(`Batch batches/${id} was not found.`);
     return b;
   };
@@ -57,7 +52,7 @@ export function createBatchService(deps: BatchServiceDeps) {
         parsed.kind === 'inline'
           ? parsed.items
           : parseJsonlInput((await deps.files.readInput(project, parsed.fileName)).toString('utf8'), parsed.fileName);
-      const b = store.createBatch(
+      const b = await store.createBatch(
         {
           id: newBatchId(),
           project,
@@ -73,60 +68,42 @@ export function createBatchService(deps: BatchServiceDeps) {
       return render(b, false);
     },
 
-    get(project: string, name: string): Record<string, unknown> {
-      return render(find(project, name), true);
+    async get(project: string, name: string): Promise<Record<string, unknown>> {
+      return render(await find(project, name), true);
     },
 
-    list(project: string, opts: ListOptions): Record<string, unknown> {
-      const size = pageSizeOf(opts.pageSize);
-      const page = store.listBatches(project, size, opts.pageToken ? decodeToken(opts.pageToken) : undefined);
-      if (page.batches.length === 0) return {};
-      return {
-        operations: page.batches.map((b) => render(b, false)),
-        ...(page.nextAfter !== undefined ? { nextPageToken: Buffer.from(`batches:${page.nextAfter}`).toString('base64url') } : {}),
-      };
+    /** One page, newest first, after the cursor (a batch's sequence number) the previous page ended at. */
+    async list(project: string, size: number, after: number | undefined): Promise<{ operations: Array<Record<string, unknown>>; nextAfter: number | undefined }> {
+      const page = await store.listBatches(project, size, after);
+      return { operations: await Promise.all(page.batches.map((b) => render(b, false))), nextAfter: page.nextAfter };
     },
 
-    /** Cancelling a finished batch changes nothing (as Gemini: the call succeeds). */
-    cancel(project: string, name: string): Record<string, unknown> {
-      const b = find(project, name);
+    /**
+     * Cancelling a finished batch changes nothing (as Gemini: the call succeeds). Replicas
+     * running its requests see the state at their next check (queue.ts `watchMs`).
+     */
+    async cancel(project: string, name: string): Promise<Record<string, unknown>> {
+      const b = await find(project, name);
       if (!isFinal(b.state)) {
-        store.transition(b.id, ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], {
-          state: 'BATCH_STATE_CANCELLED',
-          updateTime: now(),
-          endTime: now(),
-        });
+        await store.transition(b.id, ACTIVE_STATES, { state: 'BATCH_STATE_CANCELLED', updateTime: now(), endTime: now() });
         queue.cancel(b.id);
       }
       return {};
     },
 
-    delete(project: string, name: string): Record<string, unknown> {
-      const b = find(project, name);
+    async delete(project: string, name: string): Promise<Record<string, unknown>> {
+      const b = await find(project, name);
       queue.cancel(b.id);
-      store.deleteBatch(project, b.id);
+      await store.deleteBatch(project, b.id);
       return {};
     },
 
     /** Batches as the playground lists them: every state, newest first, with progress. */
-    summaries(project: string, limit: number) {
-      return store.listBatches(project, limit).batches.map((b) => ({ ...b, counts: store.counts(b.id) }));
+    async summaries(project: string, limit: number) {
+      const { batches } = await store.listBatches(project, limit);
+      return Promise.all(batches.map(async (b) => ({ ...b, counts: await store.counts(b.id) })));
     },
 
     isGenerated: (project: string, fileId: string) => store.isGenerated(project, fileId),
   };
-}
-
-function pageSizeOf(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PAGE_SIZE;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw invalidArgument(`Invalid pageSize ${JSON.stringify(raw)}: expected a non-negative integer.`, 'page_size');
-  return n === 0 ? DEFAULT_PAGE_SIZE : Math.min(n, MAX_PAGE_SIZE);
-}
-
-function decodeToken(token: string): number {
-  const [kind, seq] = Buffer.from(token, 'base64url').toString().split(':');
-  const n = Number(seq);
-  if (kind !== 'batches' || !Number.isInteger(n) || n < 0) throw invalidArgument('Invalid page token.', 'page_token');
-  return n;
 }

@@ -1,11 +1,14 @@
 /**
  * JobStore on SQLite (better-sqlite3): `<dataDir>/batches.db`, WAL, its own schema
  * version. A separate file from the Files API's `ocellus.db` so neither component's
- * migrations wait on the other's.
+ * migrations wait on the other's. better-sqlite3 is synchronous: each method does its work
+ * at once and hands back a settled promise (the JobStore is asynchronous for PostgreSQL).
+ * One process owns the file, so a claim's transaction is the only writer at that moment.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ACTIVE_SQL, FAILED, itemColumns, patchColumns, PENDING, RUNNING, SUCCEEDED, toBatch, toCounts, toResult, type BatchRow, type ResultRow } from './rows.js';
 import type {
   BatchCounts,
   BatchPage,
@@ -13,7 +16,7 @@ import type {
   BatchRecord,
   BatchState,
   ClaimedItem,
-  ItemError,
+  ClaimOptions,
   ItemOutcome,
   ItemResult,
   JobStore,
@@ -62,44 +65,14 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (project, file_id)
   );
   `,
+  // Leases (the same contract as the shared PostgreSQL store).
+  `
+  ALTER TABLE batch_items ADD COLUMN holder TEXT;
+  ALTER TABLE batch_items ADD COLUMN leased_until INTEGER;
+  ALTER TABLE batches ADD COLUMN finalizer TEXT;
+  ALTER TABLE batches ADD COLUMN finalize_until INTEGER;
+  `,
 ];
-
-const PENDING = 0;
-const RUNNING = 1;
-const SUCCEEDED = 2;
-const FAILED = 3;
-
-interface BatchRow {
-  seq: number;
-  id: string;
-  project: string;
-  model: string;
-  display_name: string | null;
-  input_file: string | null;
-  state: string;
-  responses_file: string | null;
-  error_message: string | null;
-  request_count: number;
-  create_time: number;
-  update_time: number;
-  end_time: number | null;
-}
-
-const toBatch = (r: BatchRow): BatchRecord => ({
-  seq: r.seq,
-  id: r.id,
-  project: r.project,
-  model: r.model,
-  displayName: r.display_name ?? undefined,
-  input: r.input_file === null ? { kind: 'inline' } : { kind: 'file', fileName: r.input_file },
-  state: r.state as BatchState,
-  responsesFile: r.responses_file ?? undefined,
-  errorMessage: r.error_message ?? undefined,
-  requestCount: r.request_count,
-  createTime: r.create_time,
-  updateTime: r.update_time,
-  endTime: r.end_time ?? undefined,
-});
 
 function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
@@ -117,6 +90,8 @@ function migrate(db: Database.Database): void {
 export function openSqliteJobStore(dataDir: string): SqliteJobStore {
   return new SqliteJobStore(path.join(dataDir, 'batches.db'));
 }
+
+const SEQ_OF = '(SELECT seq FROM batches WHERE id = ?)';
 
 export class SqliteJobStore implements JobStore {
   private readonly db: Database.Database;
@@ -136,14 +111,12 @@ export class SqliteJobStore implements JobStore {
     migrate(this.db);
   }
 
-  createBatch(batch: NewBatch, items: NewItem[]): BatchRecord {
+  async createBatch(batch: NewBatch, items: NewItem[]): Promise<BatchRecord> {
     const insertBatch = this.db.prepare<Record<string, unknown>, BatchRow>(
       `INSERT INTO batches (id, project, model, display_name, input_file, state, request_count, create_time, update_time)
        VALUES (@id, @project, @model, @display_name, @input_file, 'BATCH_STATE_PENDING', @request_count, @create_time, @create_time) RETURNING *`,
     );
-    const insertItem = this.db.prepare(
-      'INSERT INTO batch_items (batch_seq, idx, metadata, request, status, outcome) VALUES (?, ?, ?, ?, ?, ?)',
-    );
+    const insertItem = this.db.prepare('INSERT INTO batch_items (batch_seq, idx, metadata, request, status, outcome) VALUES (?, ?, ?, ?, ?, ?)');
     return this.db.transaction(() => {
       const row = insertBatch.get({
         id: batch.id,
@@ -154,20 +127,17 @@ export class SqliteJobStore implements JobStore {
         request_count: batch.requestCount,
         create_time: batch.createTime,
       })!;
-      items.forEach((item, i) => {
-        const preset = item.error ? JSON.stringify({ error: item.error }) : null;
-        insertItem.run(row.seq, i, item.metadata ? JSON.stringify(item.metadata) : null, item.request, preset ? FAILED : PENDING, preset);
-      });
+      items.forEach((item, i) => insertItem.run(row.seq, i, ...itemColumns(item)));
       return toBatch(row);
     })();
   }
 
-  getBatch(project: string, id: string): BatchRecord | undefined {
+  async getBatch(project: string, id: string): Promise<BatchRecord | undefined> {
     const row = this.db.prepare<[string, string], BatchRow>('SELECT * FROM batches WHERE project = ? AND id = ?').get(project, id);
     return row && toBatch(row);
   }
 
-  listBatches(project: string, limit: number, after?: number): BatchPage {
+  async listBatches(project: string, limit: number, after?: number): Promise<BatchPage> {
     const rows = this.db
       .prepare<[string, number, number], BatchRow>('SELECT * FROM batches WHERE project = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
       .all(project, after ?? Number.MAX_SAFE_INTEGER, limit + 1);
@@ -175,122 +145,130 @@ export class SqliteJobStore implements JobStore {
     return { batches, nextAfter: rows.length > limit ? batches[batches.length - 1]?.seq : undefined };
   }
 
-  activeBatches(): BatchRecord[] {
+  async activeBatches(): Promise<BatchRecord[]> {
+    return this.db.prepare<[], BatchRow>(`SELECT * FROM batches WHERE state IN ${ACTIVE_SQL} ORDER BY seq`).all().map(toBatch);
+  }
+
+  async idleBatches(): Promise<BatchRecord[]> {
     return this.db
-      .prepare<[], BatchRow>("SELECT * FROM batches WHERE state IN ('BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING') ORDER BY seq")
+      .prepare<[], BatchRow>(
+        `SELECT * FROM batches b WHERE state IN ${ACTIVE_SQL}
+            AND NOT EXISTS (SELECT 1 FROM batch_items i WHERE i.batch_seq = b.seq AND i.status IN (${PENDING}, ${RUNNING}))
+          ORDER BY seq`,
+      )
       .all()
       .map(toBatch);
   }
 
-  updateBatch(id: string, patch: BatchPatch): BatchRecord | undefined {
+  async statesOf(ids: readonly string[]): Promise<Map<string, BatchState>> {
+    const get = this.db.prepare<[string], { state: string }>('SELECT state FROM batches WHERE id = ?');
+    const out = new Map<string, BatchState>();
+    for (const id of ids) {
+      const row = get.get(id);
+      if (row) out.set(id, row.state as BatchState);
+    }
+    return out;
+  }
+
+  async updateBatch(id: string, patch: BatchPatch): Promise<BatchRecord | undefined> {
     return this.transition(id, [], patch);
   }
 
-  transition(id: string, from: readonly BatchState[], patch: BatchPatch): BatchRecord | undefined {
-    const sets: string[] = [];
-    const params: Record<string, unknown> = { id };
-    const set = (col: string, value: unknown) => {
-      sets.push(`${col} = @${col}`);
-      params[col] = value ?? null;
-    };
-    if (patch.state !== undefined) set('state', patch.state);
-    if ('responsesFile' in patch) set('responses_file', patch.responsesFile);
-    if ('errorMessage' in patch) set('error_message', patch.errorMessage);
-    if (patch.updateTime !== undefined) set('update_time', patch.updateTime);
-    if ('endTime' in patch) set('end_time', patch.endTime);
-    if (sets.length === 0) sets.push('id = id');
-    const guard = from.length ? ` AND state IN (${from.map((s) => `'${s}'`).join(', ')})` : '';
-    const row = this.db.prepare<Record<string, unknown>, BatchRow>(`UPDATE batches SET ${sets.join(', ')} WHERE id = @id${guard} RETURNING *`).get(params);
+  async transition(id: string, from: readonly BatchState[], patch: BatchPatch): Promise<BatchRecord | undefined> {
+    const cols = patchColumns(patch);
+    const sets = cols.length ? cols.map(([c]) => `${c} = ?`).join(', ') : 'id = id';
+    const guard = from.length ? ` AND state IN (${from.map(() => '?').join(', ')})` : '';
+    const row = this.db
+      .prepare<unknown[], BatchRow>(`UPDATE batches SET ${sets} WHERE id = ?${guard} RETURNING *`)
+      .get(...cols.map(([, v]) => v), id, ...from);
     return row && toBatch(row);
   }
 
-  deleteBatch(project: string, id: string): boolean {
+  async beginFinalise(id: string, holder: string, now: number, until: number): Promise<BatchRecord | undefined> {
+    const row = this.db
+      .prepare<[string, number, string, number, string], BatchRow>(
+        `UPDATE batches SET finalizer = ?, finalize_until = ?
+          WHERE id = ? AND state IN ${ACTIVE_SQL} AND (finalize_until IS NULL OR finalize_until < ? OR finalizer = ?) RETURNING *`,
+      )
+      .get(holder, until, id, now, holder);
+    return row && toBatch(row);
+  }
+
+  async deleteBatch(project: string, id: string): Promise<boolean> {
     return this.db.prepare('DELETE FROM batches WHERE project = ? AND id = ?').run(project, id).changes > 0;
   }
 
-  counts(batchId: string): BatchCounts {
-    const rows = this.db
-      .prepare<[string], { status: number; n: number }>(
-        'SELECT status, COUNT(*) AS n FROM batch_items WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?) GROUP BY status',
-      )
-      .all(batchId);
-    const c: BatchCounts = { total: 0, pending: 0, running: 0, succeeded: 0, failed: 0 };
-    for (const r of rows) {
-      c.total += r.n;
-      if (r.status === PENDING) c.pending = r.n;
-      else if (r.status === RUNNING) c.running = r.n;
-      else if (r.status === SUCCEEDED) c.succeeded = r.n;
-      else c.failed = r.n;
-    }
-    return c;
+  async counts(batchId: string): Promise<BatchCounts> {
+    return toCounts(
+      this.db.prepare<[string], { status: number; n: number }>(`SELECT status, COUNT(*) AS n FROM batch_items WHERE batch_seq = ${SEQ_OF} GROUP BY status`).all(batchId),
+    );
   }
 
-  claim(limit: number, now: number): ClaimedItem[] {
+  async claim(limit: number, o: ClaimOptions): Promise<ClaimedItem[]> {
     return this.db.transaction(() => {
       const rows = this.db
-        .prepare<[number, number], { batch_seq: number; idx: number; request: string | null; attempts: number; id: string; project: string; model: string }>(
+        .prepare<[number, number, number, number], { batch_seq: number; idx: number; request: string | null; attempts: number; id: string; project: string; model: string }>(
           `SELECT i.batch_seq, i.idx, i.request, i.attempts, b.id, b.project, b.model
              FROM batch_items i JOIN batches b ON b.seq = i.batch_seq
-            WHERE i.status = ${PENDING} AND i.not_before <= ? AND b.state IN ('BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING')
+            WHERE ((i.status = ${PENDING} AND i.not_before <= ?) OR (i.status = ${RUNNING} AND i.leased_until < ?))
+              AND b.state IN ${ACTIVE_SQL} AND b.create_time >= ?
             ORDER BY i.batch_seq, i.idx LIMIT ?`,
         )
-        .all(now, limit);
-      const mark = this.db.prepare(`UPDATE batch_items SET status = ${RUNNING}, attempts = attempts + 1 WHERE batch_seq = ? AND idx = ?`);
+        .all(o.now, o.now, o.createdAfter, limit);
+      const mark = this.db.prepare(`UPDATE batch_items SET status = ${RUNNING}, attempts = attempts + 1, holder = ?, leased_until = ? WHERE batch_seq = ? AND idx = ?`);
       return rows.map((r) => {
-        mark.run(r.batch_seq, r.idx);
+        mark.run(o.holder, o.leaseUntil, r.batch_seq, r.idx);
         return { batchId: r.id, index: r.idx, project: r.project, model: r.model, request: r.request, error: undefined, attempts: r.attempts + 1 };
       });
     })();
   }
 
-  complete(batchId: string, index: number, outcome: ItemOutcome): boolean {
+  async renew(holder: string, until: number): Promise<number> {
+    return this.db.prepare(`UPDATE batch_items SET leased_until = ? WHERE status = ${RUNNING} AND holder = ?`).run(until, holder).changes;
+  }
+
+  async complete(batchId: string, index: number, outcome: ItemOutcome): Promise<boolean> {
     const status = 'error' in outcome ? FAILED : SUCCEEDED;
     return (
       this.db
-        .prepare(
-          `UPDATE batch_items SET status = ?, outcome = ? WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?) AND idx = ? AND status IN (${PENDING}, ${RUNNING})`,
-        )
+        .prepare(`UPDATE batch_items SET status = ?, outcome = ?, holder = NULL, leased_until = NULL WHERE batch_seq = ${SEQ_OF} AND idx = ? AND status IN (${PENDING}, ${RUNNING})`)
         .run(status, JSON.stringify(outcome), batchId, index).changes > 0
     );
   }
 
-  release(batchId: string, index: number, notBefore: number): void {
+  async release(batchId: string, index: number, notBefore: number, holder: string): Promise<void> {
     this.db
       .prepare(
-        `UPDATE batch_items SET status = ${PENDING}, not_before = ? WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?) AND idx = ? AND status = ${RUNNING}`,
+        `UPDATE batch_items SET status = ${PENDING}, not_before = ?, holder = NULL, leased_until = NULL
+          WHERE batch_seq = ${SEQ_OF} AND idx = ? AND status = ${RUNNING} AND holder = ?`,
       )
-      .run(notBefore, batchId, index);
+      .run(notBefore, batchId, index, holder);
   }
 
-  requeueRunning(): number {
-    return this.db.prepare(`UPDATE batch_items SET status = ${PENDING} WHERE status = ${RUNNING}`).run().changes;
+  async requeueRunning(): Promise<number> {
+    return this.db.prepare(`UPDATE batch_items SET status = ${PENDING}, holder = NULL, leased_until = NULL WHERE status = ${RUNNING}`).run().changes;
   }
 
-  results(batchId: string, from = 0, limit = Number.MAX_SAFE_INTEGER): ItemResult[] {
+  async results(batchId: string, from = 0, limit = Number.MAX_SAFE_INTEGER): Promise<ItemResult[]> {
     return this.db
-      .prepare<[string, number, number], { idx: number; metadata: string | null; outcome: string }>(
+      .prepare<[string, number, number], ResultRow>(
         `SELECT idx, metadata, outcome FROM batch_items
-          WHERE batch_seq = (SELECT seq FROM batches WHERE id = ?) AND status IN (${SUCCEEDED}, ${FAILED}) AND idx >= ?
+          WHERE batch_seq = ${SEQ_OF} AND status IN (${SUCCEEDED}, ${FAILED}) AND idx >= ?
           ORDER BY idx LIMIT ?`,
       )
       .all(batchId, from, limit)
-      .map((r) => ({
-        index: r.idx,
-        metadata: r.metadata === null ? undefined : (JSON.parse(r.metadata) as Record<string, unknown>),
-        outcome: JSON.parse(r.outcome) as ItemOutcome,
-      }));
+      .map(toResult);
   }
 
-  markGenerated(project: string, fileId: string): void {
+  async markGenerated(project: string, fileId: string): Promise<void> {
     this.db.prepare('INSERT OR IGNORE INTO generated_files (project, file_id) VALUES (?, ?)').run(project, fileId);
   }
 
-  isGenerated(project: string, fileId: string): boolean {
+  async isGenerated(project: string, fileId: string): Promise<boolean> {
     return this.db.prepare('SELECT 1 FROM generated_files WHERE project = ? AND file_id = ?').get(project, fileId) !== undefined;
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }
-

@@ -4,10 +4,20 @@
  * implementation is SQLite (sqlite-store.ts); a scale-out one keeps the same contract on a
  * shared database (PostgreSQL) so any replica can read progress and write results.
  *
- * The contract that makes restarts safe: an item is claimed (pending → running) before it
- * runs, a running item whose worker died is made pending again (`requeueRunning`), and an
- * outcome is written only while the item is not yet done (`complete` is idempotent by
- * batch and index). So every request runs at least once and the results hold it once.
+ * The contract that makes restarts and dead replicas safe:
+ * - an item is claimed (pending → running) before it runs, under a lease (`holder`,
+ *   `leasedUntil`) its worker renews while the request runs; a running item whose lease has
+ *   run out is claimable again, so a replica killed mid-request loses nothing and a live
+ *   replica's work is never taken from it by another replica's start-up;
+ * - one process alone on its store (the embedded SQLite queue) may also make every running
+ *   item pending at start (`requeueRunning`): they can only be its own dead process's;
+ * - an outcome is written only while the item is not yet done (`complete` is idempotent by
+ *   batch and index), so every request runs at least once and the results hold it once;
+ * - a batch is finalised once: `beginFinalise` is a conditional take of the batch's
+ *   finalisation lease, and the final state a conditional transition from an active state.
+ *
+ * Asynchronous, like the files' MetaStore: the SQLite store answers at once, the PostgreSQL
+ * one (pg-store.ts) over the network; each call is one statement or one transaction.
  */
 
 export const BATCH_STATES = [
@@ -21,6 +31,9 @@ export const BATCH_STATES = [
 export type BatchState = (typeof BATCH_STATES)[number];
 
 export const isFinal = (s: BatchState): boolean => s !== 'BATCH_STATE_PENDING' && s !== 'BATCH_STATE_RUNNING';
+
+/** The states in which a batch still has work to do. */
+export const ACTIVE_STATES: readonly BatchState[] = ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'];
 
 /** Where the requests came from: the create body (answers inline) or a JSONL file (answers in a file). */
 export type BatchInput = { kind: 'inline' } | { kind: 'file'; fileName: string };
@@ -97,35 +110,58 @@ export interface BatchPage {
 
 export type BatchPatch = Partial<Pick<BatchRecord, 'state' | 'responsesFile' | 'errorMessage' | 'updateTime' | 'endTime'>>;
 
-/** Synchronous on purpose, like the files' MetaStore: each call is one short statement or transaction. */
+/** How a claim leases what it takes. */
+export interface ClaimOptions {
+  now: number;
+  /** Who runs the claimed items (one id per queue); renewals and releases name it. */
+  holder: string;
+  /** The lease's end (epoch ms): after it the item is claimable again. */
+  leaseUntil: number;
+  /** Items of batches created before this (epoch ms) are not started: their batch has expired. */
+  createdAfter: number;
+}
+
 export interface JobStore {
   /** The batch and all its items, atomically. */
-  createBatch(batch: NewBatch, items: NewItem[]): BatchRecord;
-  getBatch(project: string, id: string): BatchRecord | undefined;
+  createBatch(batch: NewBatch, items: NewItem[]): Promise<BatchRecord>;
+  getBatch(project: string, id: string): Promise<BatchRecord | undefined>;
   /** Newest first, strictly after the cursor `after` (a seq). */
-  listBatches(project: string, limit: number, after?: number): BatchPage;
+  listBatches(project: string, limit: number, after?: number): Promise<BatchPage>;
   /** Batches still to work on (PENDING or RUNNING), oldest first. */
-  activeBatches(): BatchRecord[];
-  updateBatch(id: string, patch: BatchPatch): BatchRecord | undefined;
+  activeBatches(): Promise<BatchRecord[]>;
+  /** Active batches none of whose items is pending or running: ready to be finalised. */
+  idleBatches(): Promise<BatchRecord[]>;
+  /** The states of these batches (a deleted batch is absent). */
+  statesOf(ids: readonly string[]): Promise<Map<string, BatchState>>;
+  updateBatch(id: string, patch: BatchPatch): Promise<BatchRecord | undefined>;
   /** Only when the batch is in one of `from` (a state change that must not race another). */
-  transition(id: string, from: readonly BatchState[], patch: BatchPatch): BatchRecord | undefined;
-  deleteBatch(project: string, id: string): boolean;
-  counts(batchId: string): BatchCounts;
+  transition(id: string, from: readonly BatchState[], patch: BatchPatch): Promise<BatchRecord | undefined>;
   /**
-   * Marks up to `limit` pending items running and returns them: items of active batches,
-   * oldest batch first, skipping items waiting out a retry (`notBefore` in the future).
+   * Takes the batch's finalisation lease until `until`: only while the batch is active and
+   * no other holder's finalisation lease is unexpired. The batch, or undefined when not taken.
    */
-  claim(limit: number, now: number): ClaimedItem[];
+  beginFinalise(id: string, holder: string, now: number, until: number): Promise<BatchRecord | undefined>;
+  deleteBatch(project: string, id: string): Promise<boolean>;
+  counts(batchId: string): Promise<BatchCounts>;
+  /**
+   * Marks up to `limit` items running under the lease and returns them: pending items and
+   * running items whose lease has run out, of active batches not expired, oldest batch
+   * first, skipping items waiting out a retry (`notBefore` in the future). Concurrent
+   * claims never return the same item twice.
+   */
+  claim(limit: number, opts: ClaimOptions): Promise<ClaimedItem[]>;
+  /** Extends the lease of every item `holder` is running to `until`; how many. */
+  renew(holder: string, until: number): Promise<number>;
   /** Records the outcome of a running or pending item; false when it was already done. */
-  complete(batchId: string, index: number, outcome: ItemOutcome): boolean;
-  /** Puts a running item back to pending, not to be claimed before `notBefore`. */
-  release(batchId: string, index: number, notBefore: number): void;
-  /** After a crash: every running item is pending again (its worker is gone). */
-  requeueRunning(): number;
+  complete(batchId: string, index: number, outcome: ItemOutcome): Promise<boolean>;
+  /** Puts an item `holder` is running back to pending, not to be claimed before `notBefore`. */
+  release(batchId: string, index: number, notBefore: number, holder: string): Promise<void>;
+  /** After a crash of the only process on this store: every running item is pending again. */
+  requeueRunning(): Promise<number>;
   /** Outcomes of finished items in request order, from index `from`. */
-  results(batchId: string, from?: number, limit?: number): ItemResult[];
+  results(batchId: string, from?: number, limit?: number): Promise<ItemResult[]>;
   /** Files this server generated (responses files), which the download endpoint serves. */
-  markGenerated(project: string, fileId: string): void;
-  isGenerated(project: string, fileId: string): boolean;
-  close(): void;
+  markGenerated(project: string, fileId: string): Promise<void>;
+  isGenerated(project: string, fileId: string): Promise<boolean>;
+  close(): Promise<void>;
 }

@@ -161,12 +161,44 @@ function outputOf(b: BatchRecord, results: ItemResult[] | undefined): Record<str
   return { inlinedResponses: { inlinedResponses: results.map(inlinedResponse) } };
 }
 
+/**
+ * google.rpc.Code numbers of the catalogue's statuses. A request's error in a batch is a
+ * `google.rpc.Status` (`{code, message, details}`, the SDKs' JobError) as everywhere in a
+ * resource body (the operation's own `error`, a FAILED file's `error`): `code` is the gRPC
+ * code (3 for INVALID_ARGUMENT), not the HTTP status the error envelope of a failed call
+ * carries, and there is no `status` field (the Python SDK's models refuse unknown fields).
+ */
+const RPC_CODES: Record<string, number> = {
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+};
+/** google.rpc.Code UNKNOWN, for a status this table does not name. */
+const RPC_UNKNOWN = 2;
+
+/** A stored outcome as the wire shows it: the response, or the error as a google.rpc.Status. */
+export function wireOutcome(outcome: ItemResult['outcome']): Record<string, unknown> {
+  if (!('error' in outcome)) return outcome;
+  const e = outcome.error;
+  return { error: { code: RPC_CODES[e.status] ?? RPC_UNKNOWN, message: e.message, details: [] } };
+}
+
 function inlinedResponse(r: ItemResult): Record<string, unknown> {
-  return { ...r.outcome, ...(r.metadata ? { metadata: r.metadata } : {}) };
+  return { ...wireOutcome(r.outcome), ...(r.metadata ? { metadata: r.metadata } : {}) };
 }
 
 /** One line of the responses file: the request's key and its answer or its error. */
 export function responseLine(r: ItemResult): string {
   const key = r.metadata?.key;
-  return JSON.stringify({ ...(key !== undefined ? { key } : {}), ...r.outcome });
+  return JSON.stringify({ ...(key !== undefined ? { key } : {}), ...wireOutcome(r.outcome) });
 }

@@ -40,6 +40,8 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
     .addOption(new Option('--batch-concurrency <n>', 'batch requests run at once, after interactive ones (OCELLUS_BATCH_CONCURRENCY, default 1)'))
+    .addOption(new Option('--batch-expiry-hours <h>', 'a batch not finished this long after creation ends EXPIRED (OCELLUS_BATCH_EXPIRY_HOURS, default 48)'))
+    .addOption(new Option('--batch-lease-seconds <s>', "a running batch request's lease; a dead replica's requests run elsewhere after it (OCELLUS_BATCH_LEASE_SECONDS, default 30)"))
     .addOption(new Option('--routes <file>', 'routing file (YAML/JSON): providers and which serve each capability per model (OCELLUS_ROUTES)'))
     .addOption(new Option('--openai-url <url>', 'an OpenAI-compatible vision server, e.g. http://127.0.0.1:11434/v1, tried before the offline engine (OCELLUS_OPENAI_URL)'))
     .addOption(new Option('--openai-model <name>', 'the model that server serves, e.g. qwen2.5vl:7b (OCELLUS_OPENAI_MODEL)'))

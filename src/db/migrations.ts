@@ -79,6 +79,57 @@ export const MIGRATIONS: readonly Migration[] = [
     );
     `,
   },
+  {
+    version: 3,
+    name: 'batch jobs (src/batch/pg-store.ts)',
+    // Metadata, requests and outcomes are JSON text, not jsonb: jsonb reorders keys, and an
+    // answer must come back byte for byte as it was produced. Item status: 0 pending,
+    // 1 running (under holder's lease until leased_until), 2 succeeded, 3 failed.
+    sql: `
+    CREATE TABLE batches (
+      seq            BIGSERIAL PRIMARY KEY,
+      id             TEXT    NOT NULL UNIQUE,
+      project        TEXT    NOT NULL,
+      model          TEXT    NOT NULL,
+      display_name   TEXT,
+      input_file     TEXT,
+      state          TEXT    NOT NULL,
+      responses_file TEXT,
+      error_message  TEXT,
+      request_count  INTEGER NOT NULL,
+      create_time    BIGINT  NOT NULL,
+      update_time    BIGINT  NOT NULL,
+      end_time       BIGINT,
+      finalizer      TEXT,
+      finalize_until BIGINT
+    );
+    CREATE INDEX batches_by_project ON batches (project, seq);
+    CREATE INDEX batches_active ON batches (seq) WHERE state IN ('BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING');
+
+    CREATE TABLE batch_items (
+      batch_seq    BIGINT   NOT NULL REFERENCES batches (seq) ON DELETE CASCADE,
+      idx          INTEGER  NOT NULL,
+      metadata     TEXT,
+      request      TEXT,
+      status       SMALLINT NOT NULL,
+      attempts     INTEGER  NOT NULL DEFAULT 0,
+      not_before   BIGINT   NOT NULL DEFAULT 0,
+      holder       TEXT,
+      leased_until BIGINT,
+      outcome      TEXT,
+      PRIMARY KEY (batch_seq, idx)
+    );
+    -- The claim's scan: open items only, in batch and request order.
+    CREATE INDEX batch_items_open ON batch_items (batch_seq, idx) WHERE status IN (0, 1);
+    CREATE INDEX batch_items_by_holder ON batch_items (holder) WHERE status = 1;
+
+    CREATE TABLE batch_generated_files (
+      project TEXT NOT NULL,
+      file_id TEXT NOT NULL,
+      PRIMARY KEY (project, file_id)
+    );
+    `,
+  },
 ];
 
 export interface MigrationReport {

@@ -60,7 +60,7 @@ import { createUploadRoutes } from './routes/upload.js';
 import { createPlaygroundRoutes } from './routes/playground.js';
 import { createBatchRoutes } from './routes/batches.js';
 import { createDownloadRoutes, createMediaDownloadRoutes } from './routes/download.js';
-import { createEmbeddedBatch } from '../batch/embedded.js';
+import { createBatchMode } from '../batch/mode.js';
 import { batchFilesOf } from './batch-files.js';
 import { checkTextBudget } from '../generate/text-budget.js';
 import { open, readFile } from 'node:fs/promises';
@@ -213,9 +213,13 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
 
   // Batch mode: each request runs through the same generation path as generateContent,
   // and only while the model pool has no interactive request waiting.
-  const batch = createEmbeddedBatch({
+  // With --database-url, batches live in PostgreSQL and every replica works them.
+  const batch = createBatchMode({
     dataDir: config.dataDir,
+    database: database?.pool,
     concurrency: config.batch.concurrency,
+    expiryMs: config.batch.expiryMs,
+    leaseMs: config.batch.leaseMs,
     files: batchFilesOf(files, blobs, meta),
     resolveModel: (name, version) => `models/${generate.resolveModel(name, 'batchGenerateContent', version).id}`,
     run: async ({ project, model, request, signal }) => {

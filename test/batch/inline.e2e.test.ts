@@ -71,7 +71,9 @@ describe('inline batch', () => {
     expect(a!.response?.candidates?.[0]?.content?.parts?.[0]?.text).toBeTruthy();
     expect(b!.metadata).toEqual({ key: 'bad' });
     expect(b!.response).toBeUndefined();
-    expect(b!.error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT' });
+    // A google.rpc.Status, as Gemini writes a request's error in a batch: the gRPC code (3,
+    // INVALID_ARGUMENT), not the HTTP status of a failed call's envelope, and no `status`.
+    expect(b!.error).toEqual({ code: 3, message: expect.any(String), details: [] });
     expect(String(b!.error?.message)).toMatch(/contents\[0\]\.parts\[0\]|image/i);
     const raw = await rest(srv.baseUrl, `/v1beta/${job.name}`);
     expect(raw.json.metadata.batchStats).toEqual({ requestCount: '2', successfulRequestCount: '1', failedRequestCount: '1', pendingRequestCount: '0' });
@@ -101,6 +103,11 @@ describe('inline batch', () => {
     });
     expect(unknownModel.status).toBe(404);
     expect((await rest(srv.baseUrl, '/v1beta/batches/doesnotexist')).status).toBe(404);
+    // Paging as every list route pages (src/server/paging.ts): the field named as sent, a token of another list refused.
+    const badSize = await rest(srv.baseUrl, '/v1beta/batches?page_size=-1');
+    expect([badSize.status, badSize.json.error.message]).toEqual([400, expect.stringMatching(/Invalid page_size "-1"/)]);
+    const filesToken = Buffer.from('files:1').toString('base64url');
+    expect((await rest(srv.baseUrl, `/v1beta/batches?pageToken=${filesToken}`)).status).toBe(400);
     expect(await rest(srv.baseUrl, '/v1beta/batches?pageSize=100')).toEqual(before);
   });
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { invalidArgument, resourceExhausted } from '../../src/errors.js';
 import type { BatchFiles, RunRequest } from '../../src/batch/ports.js';
-import { createEmbeddedQueue } from '../../src/batch/queue.js';
+import { createQueue, type QueueOptions } from '../../src/batch/queue.js';
 import { openSqliteJobStore, type SqliteJobStore } from '../../src/batch/sqlite-store.js';
 import type { NewItem } from '../../src/batch/store.js';
 
@@ -23,8 +23,8 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'ocellus-queue-'));
   store = openSqliteJobStore(dir);
 });
-afterEach(() => {
-  store.close();
+afterEach(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -38,15 +38,18 @@ const noFiles: BatchFiles = {
   open: () => Promise.reject(new Error('unused')),
 };
 
-async function settle(check: () => boolean, ms = 5000): Promise<void> {
+
+const createEmbeddedQueue = (o: Omit<QueueOptions, 'exclusive'>) => createQueue({ exclusive: true, ...o });
+
+async function settle(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error('condition not reached');
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
-const final = (id = 'b1') => store.getBatch('p', id)!.state;
+const final = async (id = 'b1') => (await store.getBatch('p', id))!.state;
 
 describe('embedded queue', () => {
   it('runs every request once, never more than `concurrency` at a time, answers in request order', async () => {
@@ -61,28 +64,28 @@ describe('embedded queue', () => {
       seen.push((request as { n: number }).n);
       return { echo: (request as { n: number }).n };
     };
-    newBatch(10);
+    await newBatch(10);
     const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 2, pollMs: 10 });
     q.start();
-    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
     await q.stop();
     expect(most).toBe(2);
     expect(seen.sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
-    expect(store.results('b1').map((r) => [r.metadata?.key, r.outcome])).toEqual([...Array(10).keys()].map((i) => [`k${i}`, { response: { echo: i } }]));
-    expect(store.getBatch('p', 'b1')!.endTime).toBeDefined();
+    expect((await store.results('b1')).map((r) => [r.metadata?.key, r.outcome])).toEqual([...Array(10).keys()].map((i) => [`k${i}`, { response: { echo: i } }]));
+    expect((await store.getBatch('p', 'b1'))!.endTime).toBeDefined();
   });
 
   it('takes no work while the gate says interactive requests are waiting', async () => {
     let open = false;
     let ran = 0;
-    newBatch(3);
+    await newBatch(3);
     const q = createEmbeddedQueue({ store, run: async () => ({ ok: ++ran }), files: noFiles, concurrency: 1, pollMs: 10, gate: () => open });
     q.start();
     await new Promise((r) => setTimeout(r, 100));
     expect(ran).toBe(0);
-    expect(final()).toBe('BATCH_STATE_PENDING');
+    expect(await final()).toBe('BATCH_STATE_PENDING');
     open = true;
-    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
     await q.stop();
     expect(ran).toBe(3);
   });
@@ -95,15 +98,15 @@ describe('embedded queue', () => {
       if (n === 1) throw invalidArgument('contents[0].parts[0]: not an image', 'contents[0].parts[0]');
       return { n };
     };
-    newBatch(3);
+    await newBatch(3);
     const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5, retryMs: 10 });
     q.start();
-    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
     await q.stop();
-    const results = store.results('b1');
+    const results = await store.results('b1');
     expect(results[0]!.outcome).toEqual({ response: { n: 0 } });
     expect(results[1]!.outcome).toEqual({ error: { code: 400, message: 'contents[0].parts[0]: not an image', status: 'INVALID_ARGUMENT' } });
-    expect(store.counts('b1')).toMatchObject({ succeeded: 2, failed: 1, pending: 0, running: 0 });
+    expect(await store.counts('b1')).toMatchObject({ succeeded: 2, failed: 1, pending: 0, running: 0 });
   });
 
   it('cancel lets the running request end without aborting it, drops its answer and starts no other', async () => {
@@ -116,11 +119,11 @@ describe('embedded queue', () => {
         signal.addEventListener('abort', () => (abortedWhileRunning = true));
         finish = () => resolve({ late: true });
       });
-    newBatch(5);
+    await newBatch(5);
     const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5 });
     q.start();
     await settle(() => started === 1);
-    store.transition('b1', ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], { state: 'BATCH_STATE_CANCELLED' });
+    await store.transition('b1', ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], { state: 'BATCH_STATE_CANCELLED' });
     q.cancel('b1');
     await new Promise((r) => setTimeout(r, 30));
     expect(abortedWhileRunning).toBe(false);
@@ -129,8 +132,9 @@ describe('embedded queue', () => {
     await new Promise((r) => setTimeout(r, 50));
     await q.stop();
     expect(started).toBe(1);
-    expect(final()).toBe('BATCH_STATE_CANCELLED');
-    expect(store.counts('b1').succeeded + store.counts('b1').failed).toBe(0);
+    expect(await final()).toBe('BATCH_STATE_CANCELLED');
+    const c = await store.counts('b1');
+    expect(c.succeeded + c.failed).toBe(0);
   });
 
   it('stop waits for the running request, then aborts it after the grace period; it runs again at the next start', async () => {
@@ -141,32 +145,32 @@ describe('embedded queue', () => {
         if (calls > 1) return resolve({ second: true });
         signal.addEventListener('abort', () => reject(new Error('aborted')));
       });
-    newBatch(1);
+    await newBatch(1);
     const q = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5, stopGraceMs: 50 });
     q.start();
     await settle(() => calls === 1);
     await q.stop();
-    expect(store.counts('b1')).toMatchObject({ pending: 1, running: 0 });
+    expect(await store.counts('b1')).toMatchObject({ pending: 1, running: 0 });
     const again = createEmbeddedQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5 });
     again.start();
-    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
     await again.stop();
-    expect(store.results('b1')[0]!.outcome).toEqual({ response: { second: true } });
+    expect((await store.results('b1'))[0]!.outcome).toEqual({ response: { second: true } });
   });
 
   it('after a crash the running requests run again and every answer is kept once', async () => {
-    newBatch(4);
+    await newBatch(4);
     // A process claimed two requests and answered one before it died.
-    const claimed = store.claim(2, Date.now());
-    expect(store.complete('b1', claimed[0]!.index, { response: { first: true } })).toBe(true);
-    expect(store.complete('b1', claimed[0]!.index, { response: { again: true } })).toBe(false);
+    const claimed = await store.claim(2, { now: Date.now(), holder: 'dead', leaseUntil: Date.now() + 60_000, createdAfter: 0 });
+    expect(await store.complete('b1', claimed[0]!.index, { response: { first: true } })).toBe(true);
+    expect(await store.complete('b1', claimed[0]!.index, { response: { again: true } })).toBe(false);
     const ran: number[] = [];
     const q = createEmbeddedQueue({ store, run: async ({ request }) => (ran.push((request as { n: number }).n), { n: (request as { n: number }).n }), files: noFiles, concurrency: 1, pollMs: 5 });
     q.start();
-    await settle(() => final() === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
     await q.stop();
     expect(ran.sort()).toEqual([1, 2, 3]);
-    const results = store.results('b1');
+    const results = await store.results('b1');
     expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3]);
     expect(results[0]!.outcome).toEqual({ response: { first: true } });
   });
@@ -180,15 +184,15 @@ describe('embedded queue', () => {
         return `files/${id}`;
       },
     };
-    newBatch(3, 'fb', { kind: 'file', fileName: 'files/in' });
+    await newBatch(3, 'fb', { kind: 'file', fileName: 'files/in' });
     const q = createEmbeddedQueue({ store, run: async ({ request }) => ({ n: (request as { n: number }).n }), files, concurrency: 2, pollMs: 5 });
     q.start();
-    await settle(() => final('fb') === 'BATCH_STATE_SUCCEEDED');
+    await settle(async () => (await final('fb')) === 'BATCH_STATE_SUCCEEDED');
     await q.stop();
     expect(written).toHaveLength(1);
     expect(written[0]!.id).toBe('batch-fb');
     expect(written[0]!.text.trim().split('\n').map((l) => JSON.parse(l))).toEqual([0, 1, 2].map((n) => ({ key: `k${n}`, response: { n } })));
-    expect(store.getBatch('p', 'fb')!.responsesFile).toBe('files/batch-fb');
-    expect(store.isGenerated('p', 'batch-fb')).toBe(true);
+    expect((await store.getBatch('p', 'fb'))!.responsesFile).toBe('files/batch-fb');
+    expect(await store.isGenerated('p', 'batch-fb')).toBe(true);
   });
 });

@@ -6,30 +6,25 @@
  * is a regex route on the method suffix: find-my-way tries it before the plain parameter
  * whatever the registration order, and generate.ts keeps every other method.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { BatchService } from '../../batch/service.js';
+import type { FastifyInstance } from 'fastify';
+import { BATCH_PAGES, type BatchService } from '../../batch/service.js';
 import { notFound } from '../../errors.js';
 import type { RouteModule } from '../app.js';
-
-interface ListQuery {
-  pageSize?: string;
-  pageToken?: string;
-  page_size?: string;
-  page_token?: string;
-}
-
-const versionOf = (req: FastifyRequest): string => /^\/([^/]+)\//.exec(req.url)?.[1] ?? 'v1beta';
+import { nextPage, pageRequest, type PageQuery } from '../paging.js';
 
 export function createBatchRoutes(batches: BatchService): RouteModule {
   return (app: FastifyInstance) => {
     app.post<{ Params: { target: string } }>('/models/:target(^.+:batchGenerateContent$)', async (req) => {
       const name = req.params.target.slice(0, -':batchGenerateContent'.length);
-      return batches.create(req.principal.project, name, versionOf(req), req.body);
+      return batches.create(req.principal.project, name, req.apiVersion, req.body);
     });
 
-    app.get<{ Querystring: ListQuery }>('/batches', async (req) => {
-      const q = req.query;
-      return batches.list(req.principal.project, { pageSize: q.pageSize ?? q.page_size, pageToken: q.pageToken ?? q.page_token });
+    app.get<{ Querystring: PageQuery }>('/batches', async (req) => {
+      // The cursor is the last listed batch's sequence number in the store.
+      const { size, cursor } = pageRequest(req.query, 'batches', BATCH_PAGES);
+      const page = await batches.list(req.principal.project, size, cursor);
+      if (page.operations.length === 0 && page.nextAfter === undefined) return {};
+      return { operations: page.operations, ...nextPage('batches', page.nextAfter) };
     });
 
     app.get<{ Params: { id: string } }>('/batches/:id', async (req) => batches.get(req.principal.project, req.params.id));

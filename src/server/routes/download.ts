@@ -14,7 +14,7 @@ import type { RouteModule } from '../app.js';
 
 export interface DownloadDeps {
   files: BatchFiles;
-  isGenerated(project: string, fileId: string): boolean;
+  isGenerated(project: string, fileId: string): Promise<boolean>;
 }
 
 const PATH = '/files/:id(^[a-z0-9-]{1,40}:download$)';
@@ -23,7 +23,7 @@ async function download(deps: DownloadDeps, req: FastifyRequest<{ Params: { id: 
   const id = req.params.id.slice(0, -':download'.length);
   const project = req.principal.project;
   const file = await deps.files.open(project, id); // the Files API's 403 when it is not there
-  if (!deps.isGenerated(project, id)) {
+  if (!(await deps.isGenerated(project, id))) {
     file.stream.destroy();
     throw invalidArgument(`Only generated files can be downloaded. The File ${id} was uploaded (source UPLOADED) and cannot be downloaded.`);
   }
