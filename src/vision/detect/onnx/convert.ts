@@ -230,6 +230,25 @@ export function convertTfGraph(graph: TfGraph, spec: ConvertSpec): OnnxGraph {
       });
       return { name: out, layout: 'nchw' };
     }
+    if (n.op === 'Mean') {
+      // Squeeze-and-excite's global average: over H and W of a feature map, kept as 1×1.
+      const x = value(inputs[0]!);
+      const axes = foldInts(inputs[1]!).map((d) => (d < 0 ? d + 4 : d));
+      if (x.layout !== 'nchw' || !a.keep_dims?.b || axes.length !== 2 || !axes.includes(1) || !axes.includes(2))
+        throw new Error(`${n.name}: only a kept-dims mean over height and width is supported`);
+      return { name: emit('ReduceMean', [x.name], n.name, { axes: [2, 3], keepdims: 1 }), layout: 'nchw' };
+    }
+    if (n.op === 'ResizeBilinear') {
+      // The target size is a constant [h, w]; ORT's Resize wants all four NCHW sizes, so the
+      // batch and channels come from the input's own shape.
+      const x = value(inputs[0]!);
+      if (x.layout !== 'nchw') throw new Error(`${n.name}: resize of a non-feature-map`);
+      const hw = foldInts(inputs[1]!);
+      const nc = emit('Slice', [emit('Shape', [x.name], `${n.name}/shape`), int64Init(`${n.name}/s0`, [0]), int64Init(`${n.name}/s1`, [2])], `${n.name}/nc`);
+      const sizes = emit('Concat', [nc, int64Init(`${n.name}/hw`, hw)], `${n.name}/sizes`, { axis: 0 });
+      const mode = a.align_corners?.b ? 'align_corners' : a.half_pixel_centers?.b ? 'half_pixel' : 'asymmetric';
+      return { name: emit('Resize', [x.name, '', '', sizes], n.name, { mode: 'linear', coordinate_transformation_mode: mode }), layout: 'nchw' };
+    }
     if (n.op === 'Softmax') {
       return { name: emit('Softmax', [toPlain(value(inputs[0]!), n.name)], n.name, { axis: -1 }), layout: 'plain' };
     }

@@ -50,6 +50,16 @@ interface ModelJson {
 
 const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+/** IEEE 754 half (bits) → number: sign, 5-bit exponent (bias 15), 10-bit fraction; subnormals, ±inf, NaN. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 /** Parses model.json and the concatenated shard bytes into nodes and constants. */
 export function parseTfGraph(json: ModelJson, weights: Uint8Array): TfGraph {
   const nodes = new Map(json.modelTopology.node.map((n) => [n.name, n]));
@@ -60,6 +70,16 @@ export function parseTfGraph(json: ModelJson, weights: Uint8Array): TfGraph {
     const n = size(spec.shape);
     const q = spec.quantization;
     if (q) {
+      if (q.dtype === 'float16') {
+        // Half-precision storage (CenterNet's weights): widened to float32 exactly.
+        const raw = Uint8Array.prototype.slice.call(weights, offset, offset + n * 2);
+        offset += n * 2;
+        const halves = new Uint16Array(raw.buffer, 0, n);
+        const data = spec.dtype === 'float32' ? new Float32Array(n) : new Int32Array(n);
+        for (let k = 0; k < n; k++) data[k] = halfToFloat(halves[k]!);
+        consts.set(spec.name, { dtype: spec.dtype, shape: spec.shape, data });
+        continue;
+      }
       const width = q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : 0;
       if (!width || q.scale === undefined || q.min === undefined) throw new Error(`weight ${spec.name}: unsupported quantisation ${JSON.stringify(q)}`);
       const raw = Uint8Array.prototype.slice.call(weights, offset, offset + n * width);
