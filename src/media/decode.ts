@@ -39,6 +39,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { MediaError } from './errors.js';
 import { cameraFacts, type CameraFacts } from './exif.js';
 import { decodeHevcHeif } from './heic.js';
+import { isIdentitySrgbProfile } from './srgb-profile.js';
 import {
   type ImageFormat,
   type SupportedImageFormat,
@@ -181,6 +182,8 @@ interface Header {
   info: ImageInfo;
   /** HEVC HEIF needs the wasm decoder; everything else decodes in sharp. */
   hevc: boolean;
+  /** RGB with an embedded profile that is sRGB already: no colour transform needed (srgb-profile.ts). */
+  srgbProfile: boolean;
 }
 
 /** Reads and checks the header. Never decodes pixels. */
@@ -208,6 +211,7 @@ async function readHeader(bytes: Buffer, opts: DecodeOptions): Promise<Header> {
   const space = String(meta.space ?? 'unknown');
   return {
     hevc: heifFamily && meta.compression === 'hevc',
+    srgbProfile: space === 'srgb' && isIdentitySrgbProfile(meta.icc),
     info: {
       hash: opts.hash ?? imageHash(bytes),
       format,
@@ -241,6 +245,8 @@ async function decodePixels(bytes: Buffer, header: Header, opts: DecodeOptions):
     } else {
       // pages: 1 → the first frame of animations and multi-page TIFFs.
       pipeline = sharp(bytes, { failOn: 'error', limitInputPixels: opts.maxPixels, pages: 1 }).autoOrient();
+      // Keeping an sRGB profile skips lcms's sRGB → sRGB transform; the pixels are the same.
+      if (header.srgbProfile) pipeline = pipeline.keepIccProfile();
     }
     const { data, info: out } = await pipeline
       .flatten({ background: WHITE }) // no-op without alpha
