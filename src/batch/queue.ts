@@ -35,6 +35,7 @@
  *   for their leases to run out.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ApiError, internal, invalidArgument } from '../errors.js';
 import type { BatchFiles, RunRequest, WorkGate } from './ports.js';
 import { ACTIVE_STATES, isFinal, type BatchState, type ClaimedItem, type ItemError, type ItemOutcome, type JobStore } from './store.js';
@@ -101,7 +102,8 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
   const watchMs = opts.watchMs ?? 1000;
   const sweepMs = opts.sweepMs ?? 5000;
   const expiryMs = opts.expiryMs ?? DEFAULT_EXPIRY_MS;
-  const holder = `q-${randomBytes(8).toString('hex')}`;
+  // Names the process (host/pid) so an operator, or a test, can tell which replica holds what.
+  const holder = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
   const running = new Map<string, Running>();
   const timers: NodeJS.Timeout[] = [];
   let started = false;

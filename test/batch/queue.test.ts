@@ -195,4 +195,66 @@ describe('embedded queue', () => {
     expect((await store.getBatch('p', 'fb'))!.responsesFile).toBe('files/batch-fb');
     expect(await store.isGenerated('p', 'batch-fb')).toBe(true);
   });
+
+  it('a batch past its expiry ends EXPIRED: what was answered is kept (in the responses file too), pending requests never start', async () => {
+    const started: number[] = [];
+    const written: string[] = [];
+    const files: BatchFiles = { ...noFiles, createGenerated: async (_p, id, _d, _m, bytes) => (written.push(bytes.toString()), `files/${id}`) };
+    const run: RunRequest = ({ request, signal }) => {
+      const n = (request as { n: number }).n;
+      started.push(n);
+      if (n < 2) return Promise.resolve({ n });
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))));
+    };
+    await newBatch(5, 'ex', { kind: 'file', fileName: 'files/in' });
+    const q = createEmbeddedQueue({ store, run, files, concurrency: 1, pollMs: 5, sweepMs: 20, watchMs: 20, expiryMs: 300, stopGraceMs: 50 });
+    q.start();
+    await settle(async () => (await final('ex')) === 'BATCH_STATE_EXPIRED', 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    await q.stop();
+    expect(started).toEqual([0, 1, 2]);
+    expect((await store.results('ex')).map((r) => r.index)).toEqual([0, 1]);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.trim().split('\n').map((l) => JSON.parse(l).key)).toEqual(['k0', 'k1']);
+    expect(await store.getBatch('p', 'ex')).toMatchObject({ responsesFile: 'files/batch-ex', endTime: expect.any(Number) });
+  });
+
+  it('a cancel made elsewhere (another replica, straight in the store) is seen by the state check: the running answer is dropped', async () => {
+    let finish: () => void = () => {};
+    let started = 0;
+    const run: RunRequest = () => new Promise((resolve) => ((started++), (finish = () => resolve({ late: true }))));
+    await newBatch(3);
+    const q = createQueue({ store, run, files: noFiles, concurrency: 1, pollMs: 5, watchMs: 10, exclusive: false });
+    q.start();
+    await settle(() => started === 1);
+    await store.transition('b1', ['BATCH_STATE_PENDING', 'BATCH_STATE_RUNNING'], { state: 'BATCH_STATE_CANCELLED' });
+    await new Promise((r) => setTimeout(r, 60));
+    finish();
+    await settle(() => q.inFlight === 0);
+    await new Promise((r) => setTimeout(r, 50));
+    await q.stop();
+    expect(started).toBe(1);
+    expect((await store.counts('b1')).succeeded).toBe(0);
+  });
+
+  it('on a shared store a queue never requeues another holder’s running request at start; it takes it once the lease has run out', async () => {
+    await newBatch(2);
+    const leaseEnd = Date.now() + 400;
+    const [held] = await store.claim(1, { now: Date.now(), holder: 'other-replica', leaseUntil: leaseEnd, createdAfter: 0 });
+    const ran: Array<{ n: number; at: number }> = [];
+    const q = createQueue({
+      store,
+      run: async ({ request }) => (ran.push({ n: (request as { n: number }).n, at: Date.now() }), { n: (request as { n: number }).n }),
+      files: noFiles,
+      concurrency: 1,
+      pollMs: 10,
+      exclusive: false,
+    });
+    q.start();
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(ran.map((r) => r.n)).toEqual([1, held!.index]);
+    expect(ran[1]!.at).toBeGreaterThanOrEqual(leaseEnd);
+    expect((await store.results('b1')).map((r) => r.outcome)).toEqual([{ response: { n: 0 } }, { response: { n: 1 } }]);
+  });
 });
