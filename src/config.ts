@@ -349,7 +349,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     maxRequestPixels: pick(flags.maxRequestPixels, 'OCELLUS_MAX_REQUEST_PIXELS', DEFAULT_REQUEST_PIXELS),
     fileTtlHours: pick(flags.fileTtlHours, 'OCELLUS_FILE_TTL_HOURS', 48),
     engine: pick(flags.engine, 'OCELLUS_ENGINE', 'vision'),
-    detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'ssd-mobilenet'),
+    detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'ssd-centernet'),
     segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,

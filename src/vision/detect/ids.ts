@@ -3,5 +3,5 @@
  * the detector factory share. A module of its own with no imports, so reading the
  * configuration does not load TF.js or onnxruntime.
  */
-export const DETECTOR_IDS = ['centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s'] as const;
+export const DETECTOR_IDS = ['ssd-centernet', 'centernet', 'ssd-mobilenet', 'nanodet', 'yolov5s'] as const;
 export type DetectorId = (typeof DETECTOR_IDS)[number];

@@ -165,7 +165,8 @@ export class OnnxSsdDetector implements Detector {
     return { scores: (out[SCORES] as Tensor).data as Float32Array, boxes: decodeSsdBoxes((out[ENCODINGS] as Tensor).data as Float32Array, this.anchors!) };
   }
 
-  private async candidates(img: RgbImage, mirrored: boolean, minScore: number): Promise<Candidate[]> {
+  /** One look's candidates at `minScore` or more, before NMS (the fused detector takes these). */
+  async candidates(img: RgbImage, mirrored: boolean, minScore: number): Promise<Candidate[]> {
     let t = performance.now();
     const input = await resizeBilinearTf(img, SSD_INPUT, mirrored);
     this.lastTimes.resize += performance.now() - t;

@@ -1,0 +1,85 @@
+/**
+ * `ssd-centernet`: SSD-MobileNetV2 and CenterNet (both on onnxruntime, both dependencies)
+ * run on the same photo at the same time, their boxes fused by ./fusion.ts. Two models
+ * that rarely make the same mistake: on the eval's labelled photos the fusion found more of
+ * the objects than SSD alone with a third of its hallucinated labels (docs/detectors.md).
+ *
+ * The two inferences run concurrently (two ORT sessions, each with its own intra-op
+ * threads), so a detection costs about the slower of the two, not their sum.
+ */
+import { OnnxCenterNetDetector } from './centernet-onnx.js';
+import { finishDetections } from './finish.js';
+import { FUSED_MIN_SCORE, FUSION, fuseDetectors, type FusionOptions } from './fusion.js';
+import type { SessionTuning } from './onnx/session.js';
+import { checkImage } from './preprocess.js';
+import { SECOND_LOOK_FLOOR } from './second-look.js';
+import { SSD_PACKAGE } from './ssd-mobilenet.js';
+import { OnnxSsdDetector, type DetectTimes } from './ssd-onnx.js';
+import type { DetectOptions, Detection, Detector, RgbImage } from './types.js';
+
+export interface FusedDetectorOptions extends SessionTuning {
+  modelDir?: string;
+  fusion?: FusionOptions;
+}
+
+export class FusedDetector implements Detector {
+  readonly id = 'ssd-centernet';
+  /** Both weights' licences: SSD's Apache-2.0, CenterNet's MIT. */
+  readonly licence = 'Apache-2.0 AND MIT';
+  readonly runtime = 'onnxruntime';
+  /** The first model's package (CenterNet's is @vladmandic/human, also a dependency). */
+  readonly pkg = SSD_PACKAGE;
+  readonly defaultMinScore = FUSED_MIN_SCORE;
+  readonly iouThreshold = 0.45;
+  readonly crossClassIouThreshold = 0.9;
+  readonly secondLook = false;
+  /** resize: the longer of the two resizes; infer: the rest of the concurrent part; post: fusion + NMS. */
+  lastTimes: DetectTimes = { resize: 0, infer: 0, post: 0 };
+
+  private readonly ssd: OnnxSsdDetector;
+  private readonly centernet: OnnxCenterNetDetector;
+  private readonly fusion: FusionOptions;
+
+  constructor(options: FusedDetectorOptions = {}) {
+    const tuning: SessionTuning & { modelDir?: string } = {
+      ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
+      ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
+      ...(options.modelDir !== undefined ? { modelDir: options.modelDir } : {}),
+    };
+    this.ssd = new OnnxSsdDetector(tuning);
+    this.centernet = new OnnxCenterNetDetector(tuning);
+    this.fusion = options.fusion ?? FUSION;
+  }
+
+  async load(): Promise<void> {
+    await Promise.all([this.ssd.load(), this.centernet.load()]);
+  }
+
+  async detect(img: RgbImage, opts: DetectOptions = {}): Promise<Detection[]> {
+    checkImage(img);
+    await this.load();
+    const minScore = opts.minScore ?? this.defaultMinScore;
+    // Each model is decoded down to the floor, so a box one model barely saw still has a partner.
+    const floor = Math.min(minScore, SECOND_LOOK_FLOOR);
+    this.ssd.lastTimes = { resize: 0, infer: 0, post: 0 };
+    this.centernet.lastTimes = { resize: 0, infer: 0, post: 0 };
+    let t = performance.now();
+    const [first, second] = await Promise.all([this.ssd.candidates(img, false, floor), this.centernet.candidates(img, floor)]);
+    const wall = performance.now() - t;
+    const resize = Math.max(this.ssd.lastTimes.resize, this.centernet.lastTimes.resize);
+    t = performance.now();
+    const out = finishDetections(fuseDetectors(first, second, this.fusion), {
+      minScore,
+      iouThreshold: this.iouThreshold,
+      crossClassIouThreshold: this.crossClassIouThreshold,
+      ...(opts.maxDetections !== undefined ? { maxDetections: opts.maxDetections } : {}),
+    });
+    this.lastTimes = { resize, infer: Math.max(0, wall - resize), post: performance.now() - t };
+    return out;
+  }
+
+  dispose(): void {
+    this.ssd.dispose();
+    this.centernet.dispose();
+  }
+}
