@@ -111,6 +111,8 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
   let pumping = false;
   let pumpAgain = false;
   const finalising = new Set<string>();
+  /** Batches this queue has already moved to RUNNING (forgotten when they end here). */
+  const markedRunning = new Set<string>();
 
   const keyOf = (i: { batchId: string; index: number }) => `${i.batchId}#${i.index}`;
   const warn = (err: unknown, msg: string) => opts.log?.warn({ err: (err as Error)?.message ?? err }, msg);
@@ -159,7 +161,11 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
   }
 
   async function work(item: ClaimedItem, controller: AbortController, cancelled: () => boolean): Promise<void> {
-    await store.transition(item.batchId, ['BATCH_STATE_PENDING'], { state: 'BATCH_STATE_RUNNING', updateTime: now() });
+    // One conditional UPDATE per batch and queue, not per request (a round trip each on PostgreSQL).
+    if (!markedRunning.has(item.batchId)) {
+      await store.transition(item.batchId, ['BATCH_STATE_PENDING'], { state: 'BATCH_STATE_RUNNING', updateTime: now() });
+      markedRunning.add(item.batchId);
+    }
     const next = await attempt(item, controller, cancelled);
     if (next === 'dropped') return; // the batch is cancelled: its requests stay unanswered
     if ('retryAt' in next) return store.release(item.batchId, item.index, next.retryAt, holder);
@@ -221,6 +227,7 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
         }
       }
       await store.transition(batchId, ACTIVE_STATES, { state: target, ...(responsesFile ? { responsesFile } : {}), updateTime: now(), endTime: now() });
+      markedRunning.delete(batchId);
     } finally {
       finalising.delete(batchId);
     }
@@ -233,7 +240,10 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
     const states = await store.statesOf(ids);
     for (const id of ids) {
       const state: BatchState | undefined = states.get(id);
-      if (state === undefined || isFinal(state)) cancelLocal(id);
+      if (state === undefined || isFinal(state)) {
+        cancelLocal(id);
+        markedRunning.delete(id);
+      }
     }
   }
 
