@@ -18,6 +18,8 @@ import path from 'node:path';
 import type { SuiteResult } from '../lib/report.js';
 import { startOcellus } from '../lib/servers.js';
 import { fmt, ratio } from '../lib/stats.js';
+import { detectRequest, timeFileBatch, uploadPhotos, uploadRequests } from '../lib/batch-client.js';
+import { runBatchScale } from './batch-scale.js';
 
 export interface BatchBenchOptions {
   /** Photos to cycle through (small JPEGs). */
@@ -29,9 +31,10 @@ export interface BatchBenchOptions {
   log: (line: string) => void;
   /** Starts the server (default: the built `ocellus serve`); for runs against src/ through tsx. */
   start?: typeof startOcellus;
+  /** Also run the batch on 1 vs 3 replicas sharing PostgreSQL + S3 (batch-scale.ts). Default true. */
+  scaleOut?: boolean;
 }
 
-const DETECT = 'Detect all of the prominent items in the image. The box_2d should be [ymin, xmin, ymax, xmax] normalized to 0-1000.';
 const CLIENTS = [1, 2, 4];
 
 export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<SuiteResult, 'seconds' | 'cpu'>> {
@@ -49,28 +52,8 @@ export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<Suite
     return res.json() as Promise<any>;
   };
   try {
-    const { readFile } = await import('node:fs/promises');
-    // One upload per photo (multipart, the SDK's simple path), then N requests naming them.
-    const uris: string[] = [];
-    for (const p of opts.photoPaths) {
-      const bytes = await readFile(p);
-      const boundary = 'ocellus-bench';
-      const body = Buffer.concat([
-        Buffer.from(`--${boundary}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ file: { displayName: path.basename(p) } })}\r\n--${boundary}\r\ncontent-type: image/jpeg\r\n\r\n`),
-        bytes,
-        Buffer.from(`\r\n--${boundary}--\r\n`),
-      ]);
-      const res = await fetch(`http://127.0.0.1:${server.port}/upload/v1beta/files?uploadType=multipart`, {
-        method: 'POST',
-        headers: { 'content-type': `multipart/related; boundary=${boundary}`, 'x-goog-upload-protocol': 'multipart' },
-        body,
-      });
-      if (!res.ok) throw new Error(`upload ${p}: ${res.status} ${await res.text()}`);
-      uris.push(((await res.json()) as { file: { uri: string } }).file.uri);
-    }
-    const request = (i: number) => ({
-      contents: [{ role: 'user', parts: [{ fileData: { mimeType: 'image/jpeg', fileUri: uris[i % uris.length] } }, { text: DETECT }] }],
-    });
+    const uris = await uploadPhotos(server.port, opts.photoPaths);
+    const request = (i: number) => detectRequest(uris, i);
 
     // Warm-up: every photo once, so model loading is in neither measurement.
     for (let i = 0; i < uris.length; i++) await post('models/gemini-2.5-flash:generateContent', request(i));
@@ -89,35 +72,21 @@ export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<Suite
       opts.log(`  one by one, ${clients} client(s): ${opts.n} requests in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
 
-    const jsonl = Array.from({ length: opts.n }, (_, i) => JSON.stringify({ key: `r${i}`, request: request(i) })).join('\n');
-    const uploadJsonl = await fetch(`http://127.0.0.1:${server.port}/upload/v1beta/files?uploadType=media`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/jsonl', 'x-goog-upload-protocol': 'raw' },
-      body: `${jsonl}\n`,
-    });
-    if (!uploadJsonl.ok) throw new Error(`upload jsonl: ${uploadJsonl.status} ${await uploadJsonl.text()}`);
-    const inputName = ((await uploadJsonl.json()) as { file: { name: string } }).file.name;
-    const t0 = performance.now();
-    const created = await post('models/gemini-2.5-flash:batchGenerateContent', { batch: { displayName: 'bench', inputConfig: { fileName: inputName } } });
-    let op: any;
-    for (;;) {
-      op = await (await fetch(`${base}/${created.name}`)).json();
-      if (op.done) break;
-      await sleep(200);
-    }
-    const batchSeconds = (performance.now() - t0) / 1000;
-    if (op.metadata.state !== 'BATCH_STATE_SUCCEEDED') throw new Error(`the batch ended ${op.metadata.state}`);
-    const batchFailed = Number(op.metadata.batchStats.failedRequestCount);
+    const inputName = await uploadRequests(server.port, uris, opts.n);
+    const { seconds: batchSeconds, failed: batchFailed } = await timeFileBatch(server.port, inputName);
     opts.log(`  batch: ${opts.n} requests in ${batchSeconds.toFixed(1)} s`);
 
     const rate = (s: number) => opts.n / s;
     const best = direct.reduce((a, b) => (rate(b.seconds) > rate(a.seconds) ? b : a));
+    await server.stop(); // the scale-out part starts its own replicas on the same cores
+    const scaled = opts.scaleOut === false ? undefined : await runBatchScale(opts);
     return {
       title: `Batch mode: ${opts.n}-image detection batch vs the same requests one by one`,
       method:
         `One \`ocellus serve --vision-threads ${opts.threads} --batch-concurrency ${concurrency} --no-segment --no-ocr\` child with the offline detector. ` +
         `${uris.length} packaged photos uploaded once; ${opts.n} detection requests naming them by fileData, sent one by one to generateContent ` +
-        `by ${CLIENTS.join(', ')} clients in turn (the best is the baseline), then as one JSONL file batch, timed from create to the poll that sees it succeeded.`,
+        `by ${CLIENTS.join(', ')} clients in turn (the best is the baseline), then as one JSONL file batch, timed from create to the poll that sees it succeeded.` +
+        (scaled ? ` ${scaled.method}` : ''),
       tables: [
         {
           head: ['how', 'seconds', 'images/s', 'failed', 'vs best one by one'],
@@ -126,10 +95,12 @@ export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<Suite
             [`batch (concurrency ${concurrency})`, fmt(batchSeconds), fmt(rate(batchSeconds)), String(batchFailed), ratio(rate(batchSeconds), rate(best.seconds))],
           ],
         },
+        ...(scaled ? [scaled.table] : []),
       ],
       notes: [
         `Batch ÷ best one by one (${best.clients} client${best.clients > 1 ? 's' : ''}): ${ratio(rate(batchSeconds), rate(best.seconds))} images/s.`,
         'The batch pays for durability (each request claimed and its answer written to SQLite, WAL with synchronous=NORMAL) and up to 200 ms of polling at the end; it needs no client connections.',
+        ...(scaled?.notes ?? []),
       ],
     };
   } finally {
