@@ -13,9 +13,11 @@ import { evaluateLabelled, type LabelledResult } from '../../eval/labelled.js';
 
 const FLOORS = {
   photos: 50,
-  recall: 0.85,
-  maxHallucinatedLabels: 9,
-  yesNoAccuracy: 0.91,
+  recall: 0.9,
+  // Issue 9's target is 0; the three left (docs/detectors.md): person.jpg's horse as sheep,
+  // squirrel_cls.jpg's squirrel as bird (no COCO class), ldr.png's rose window as clock.
+  maxHallucinatedLabels: 3,
+  yesNoAccuracy: 0.95,
   countsEqualToLabels: 0.92,
   countsEqualToDetection: 1,
   captionsNamingSubject: 0.86,
@@ -33,7 +35,7 @@ describe('quality on the labelled real photos (default settings, through the ser
     expect(r.perPhoto.filter((p) => p.blocked > 0).map((p) => p.photo)).toEqual([]);
   });
 
-  it(`detects the labelled objects: recall at IoU 0.5 ≥ ${FLOORS.recall} (target 0.9)`, () => {
+  it(`detects the labelled objects: recall at IoU 0.5 ≥ ${FLOORS.recall} (issue 9's target)`, () => {
     const missed = r.perPhoto.filter((p) => p.fn > 0).map((p) => `${p.photo}: ${p.missed.join(', ')}`);
     expect(r.detection.recall, missed.join('; ')).toBeGreaterThanOrEqual(FLOORS.recall);
   });
@@ -43,7 +45,7 @@ describe('quality on the labelled real photos (default settings, through the ser
     expect(r.detection.hallucinated, wrong.join('; ')).toBeLessThanOrEqual(FLOORS.maxHallucinatedLabels);
   });
 
-  it(`answers yes/no questions right: accuracy ≥ ${FLOORS.yesNoAccuracy} (target 0.95)`, () => {
+  it(`answers yes/no questions right: accuracy ≥ ${FLOORS.yesNoAccuracy} (issue 9's target)`, () => {
     const wrong = r.questions.list.filter((q) => !q.right).map((q) => `${q.photo} "${q.q}" → "${q.answer.slice(0, 80)}"`);
     expect(r.questions.accuracy, wrong.join('\n')).toBeGreaterThanOrEqual(FLOORS.yesNoAccuracy);
   });

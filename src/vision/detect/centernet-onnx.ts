@@ -28,14 +28,29 @@ const CLASSES = 80;
 /** The graph's own TopKV2 k. */
 export const CENTERNET_MAX_PEAKS = 100;
 
-export const CENTERNET_ONNX_SPEC: ConvertSpec = {
-  name: 'centernet_mobilenetv3',
-  inputNode: 'tower_0/images',
-  inputShape: [1, CENTERNET_INPUT, CENTERNET_INPUT, 3],
-  // The graph takes 0..255 and normalises itself.
-  uint8Input: { scale: 1, offset: 0 },
-  outputs: [HEAT, SIZES],
-};
+/**
+ * The conversion for a square input of `side` pixels (a multiple of 32). The graph was
+ * exported for 512²; it is convolutional throughout and its three upsamplings are ×2, so
+ * at another side they are converted as ×2 of whatever comes in.
+ */
+export function centerNetOnnxSpec(side = CENTERNET_INPUT): ConvertSpec {
+  if (!Number.isInteger(side / 32) || side <= 0) throw new RangeError(`CenterNet input side ${side} is not a multiple of 32`);
+  return {
+    name: 'centernet_mobilenetv3',
+    inputNode: 'tower_0/images',
+    inputShape: [1, side, side, 3],
+    // The graph takes 0..255 and normalises itself.
+    uint8Input: { scale: 1, offset: 0 },
+    outputs: [HEAT, SIZES],
+    ...(side === CENTERNET_INPUT ? {} : { resizeFactor: 2 }),
+  };
+}
+
+export interface OnnxCenterNetOptions extends SessionTuning {
+  modelDir?: string;
+  /** Input side in pixels (multiple of 32). Default 512, what the graph was exported for. */
+  inputSize?: number;
+}
 
 /**
  * The heads → candidates, as the graph's tail does it: a heat value is a peak when no
@@ -98,7 +113,12 @@ export class OnnxCenterNetDetector implements Detector {
   private ort: Ort | undefined;
   private loading: Promise<void> | undefined;
 
-  constructor(private readonly options: SessionTuning & { modelDir?: string } = {}) {}
+  /** Input side in pixels. */
+  readonly inputSize: number;
+
+  constructor(private readonly options: OnnxCenterNetOptions = {}) {
+    this.inputSize = options.inputSize ?? CENTERNET_INPUT;
+  }
 
   load(): Promise<void> {
     if (this.session) return Promise.resolve();
@@ -110,20 +130,21 @@ export class OnnxCenterNetDetector implements Detector {
 
   private async doLoad(): Promise<void> {
     const modelJson = requireModelFile(CENTERNET_PACKAGE, this.id, this.options.modelDir);
-    const bytes = await loadOrConvert(modelJson, CENTERNET_ONNX_SPEC, convertedModelPath(CENTERNET_PACKAGE, 'centernet'));
+    const variant = this.inputSize === CENTERNET_INPUT ? 'centernet' : `centernet-${this.inputSize}`;
+    const bytes = await loadOrConvert(modelJson, centerNetOnnxSpec(this.inputSize), convertedModelPath(CENTERNET_PACKAGE, variant));
     const ort = await loadOrt();
     const session = await ort.InferenceSession.create(bytes, sessionOptions(this.options));
     // One grey run so the first request does not pay for ORT's kernel setup.
-    const grey = new Uint8Array(CENTERNET_INPUT * CENTERNET_INPUT * 3).fill(128);
-    await session.run({ input: new ort.Tensor('uint8', grey, [1, CENTERNET_INPUT, CENTERNET_INPUT, 3]) });
+    const side = this.inputSize;
+    await session.run({ input: new ort.Tensor('uint8', new Uint8Array(side * side * 3).fill(128), [1, side, side, 3]) });
     this.ort = ort;
     this.session = session;
   }
 
-  /** One inference on an already-resized 512² input: the class heat-map and the box sizes (NHWC). */
+  /** One inference on an already-resized inputSize² input: the class heat-map and the box sizes (NHWC). */
   async infer(input: Uint8Array): Promise<{ heat: Float32Array; sizes: Float32Array; side: number }> {
     await this.load();
-    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, CENTERNET_INPUT, CENTERNET_INPUT, 3]) });
+    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, this.inputSize, this.inputSize, 3]) });
     const heat = out[HEAT] as Tensor;
     return { heat: heat.data as Float32Array, sizes: (out[SIZES] as Tensor).data as Float32Array, side: Number(heat.dims[1]) };
   }
@@ -132,13 +153,13 @@ export class OnnxCenterNetDetector implements Detector {
   async candidates(img: RgbImage, minScore: number): Promise<Candidate[]> {
     checkImage(img);
     let t = performance.now();
-    const input = await resizeBilinearTf(img, CENTERNET_INPUT);
+    const input = await resizeBilinearTf(img, this.inputSize);
     this.lastTimes.resize += performance.now() - t;
     t = performance.now();
     const raw = await this.infer(input);
     this.lastTimes.infer += performance.now() - t;
     t = performance.now();
-    const c = decodeCenterNetMaps(raw.heat, raw.sizes, raw.side, minScore);
+    const c = decodeCenterNetMaps(raw.heat, raw.sizes, raw.side, minScore, CENTERNET_MAX_PEAKS, this.inputSize);
     this.lastTimes.post += performance.now() - t;
     return c;
   }

@@ -9,7 +9,7 @@
  */
 import { OnnxCenterNetDetector } from './centernet-onnx.js';
 import { finishDetections } from './finish.js';
-import { FUSED_MIN_SCORE, FUSION, fuseDetectors, type FusionOptions } from './fusion.js';
+import { FUSED_CENTERNET_INPUT, FUSED_MIN_SCORE, FUSION, fuseDetectors, type FusionOptions } from './fusion.js';
 import type { SessionTuning } from './onnx/session.js';
 import { checkImage } from './preprocess.js';
 import { SECOND_LOOK_FLOOR } from './second-look.js';
@@ -20,6 +20,8 @@ import type { DetectOptions, Detection, Detector, RgbImage } from './types.js';
 export interface FusedDetectorOptions extends SessionTuning {
   modelDir?: string;
   fusion?: FusionOptions;
+  /** CenterNet's input side (multiple of 32). Default FUSED_CENTERNET_INPUT. */
+  centernetInput?: number;
 }
 
 export class FusedDetector implements Detector {
@@ -47,7 +49,7 @@ export class FusedDetector implements Detector {
       ...(options.modelDir !== undefined ? { modelDir: options.modelDir } : {}),
     };
     this.ssd = new OnnxSsdDetector(tuning);
-    this.centernet = new OnnxCenterNetDetector(tuning);
+    this.centernet = new OnnxCenterNetDetector({ ...tuning, inputSize: options.centernetInput ?? FUSED_CENTERNET_INPUT });
     this.fusion = options.fusion ?? FUSION;
   }
 

@@ -45,6 +45,15 @@ export const FUSION: FusionOptions = {
 /** The fused detector's own threshold (its `defaultMinScore`), chosen with FUSION. */
 export const FUSED_MIN_SCORE = 0.4;
 
+/**
+ * CenterNet's input side inside the fused detector: the 512 it was exported for. Measured
+ * against 448 (0.77 of the arithmetic, about 0.85 of the fused detector's time): on the
+ * labelled photos 448 found the same 54 of 60 objects with 2 hallucinated labels instead of
+ * 3, but its lower scores made more answers hedge ("the orange … could also be a teddy
+ * bear"): yes/no 171/181 (below issue 9's 0.95) against 173/181 (docs/detectors.md).
+ */
+export const FUSED_CENTERNET_INPUT = 512;
+
 const argmax = (v: ArrayLike<number>): number => {
   let b = 0;
   for (let i = 1; i < v.length; i++) if (v[i]! > v[b]!) b = i;

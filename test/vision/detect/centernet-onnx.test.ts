@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CENTERNET_INPUT, type CenterNetDetector } from '../../../src/vision/detect/centernet.js';
-import { decodeCenterNetMaps, OnnxCenterNetDetector } from '../../../src/vision/detect/centernet-onnx.js';
+import { centerNetOnnxSpec, decodeCenterNetMaps, OnnxCenterNetDetector } from '../../../src/vision/detect/centernet-onnx.js';
 import { createDetector, createTfjsDetector, type RgbImage } from '../../../src/vision/detect/index.js';
 import { iou } from '../../../src/vision/detect/nms.js';
 import { resizeBilinearTf } from '../../../src/vision/detect/ssd-onnx.js';
@@ -110,4 +110,23 @@ describe('CenterNet: onnxruntime vs TF.js', () => {
       }
     });
   }
+});
+
+describe('CenterNet at another input side', () => {
+  it('converts for multiples of 32 only, with the upsamplings as ×2', () => {
+    expect(centerNetOnnxSpec().resizeFactor).toBeUndefined();
+    expect(centerNetOnnxSpec(448)).toMatchObject({ inputShape: [1, 448, 448, 3], resizeFactor: 2 });
+    expect(() => centerNetOnnxSpec(450)).toThrow(RangeError);
+  });
+
+  it("at 448 still finds dog.jpg's dog and bicycle, with boxes within the photo", async () => {
+    const det = new OnnxCenterNetDetector({ inputSize: 448 });
+    try {
+      const dets = await det.detect(await decode(fixturePath('dog.jpg')), { minScore: 0.3 });
+      expect(dets.map((d) => d.label)).toEqual(expect.arrayContaining(['dog', 'bicycle']));
+      for (const d of dets) for (const v of d.box) expect(v >= 0 && v <= 1).toBe(true);
+    } finally {
+      det.dispose();
+    }
+  }, 60_000);
 });

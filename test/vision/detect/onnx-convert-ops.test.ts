@@ -15,9 +15,9 @@ const int32Const = (name: string, values: number[]): TfNode => ({
   attr: { value: { tensor: { dtype: 3, tensorShape: { dim: [{ size: String(values.length) }] }, intVal: values } } },
 });
 
-async function run(nodes: TfNode[], H: number, W: number, C: number, x: Float32Array, output: string, weights = new Uint8Array(), manifest: object[] = []) {
-  const graph = parseTfGraph({ modelTopology: { node: nodes }, weightsManifest: [{ paths: [], weights: manifest as never }] }, weights);
-  const onnx = convertTfGraph(graph, { inputNode: 'x', inputShape: [1, H, W, C], outputs: [output] });
+async function run(nodes: TfNode[], H: number, W: number, C: number, x: Float32Array, output: string, resizeFactor?: number) {
+  const graph = parseTfGraph({ modelTopology: { node: nodes }, weightsManifest: [{ paths: [], weights: [] }] }, new Uint8Array());
+  const onnx = convertTfGraph(graph, { inputNode: 'x', inputShape: [1, H, W, C], outputs: [output], ...(resizeFactor ? { resizeFactor } : {}) });
   const session = await ort.InferenceSession.create(encodeModel(onnx));
   try {
     const out = await session.run({ input: new ort.Tensor('float32', x, [1, H, W, C]) });
@@ -71,5 +71,16 @@ describe('Mean and ResizeBilinear on onnxruntime', () => {
     expect(dims).toEqual([1, 4, 4, 1]);
     // Output (y, x) samples source (y/2, x/2), clamped at the last row/column.
     expect(data.map((v) => +v.toFixed(3))).toEqual([0, 5, 10, 10, 10, 15, 20, 20, 20, 25, 30, 30, 20, 25, 30, 30]);
+  });
+
+  it('ResizeBilinear by a factor of its own input when asked (a graph run at another input size)', async () => {
+    const H = 3, W = 3, C = 1;
+    const x = Float32Array.from({ length: 9 }, (_, k) => k * 10);
+    const nodes: TfNode[] = [{ name: 'x', op: 'Placeholder' }, int32Const('size', [4, 4]), { name: 'out', op: 'ResizeBilinear', input: ['x', 'size'], attr: { align_corners: { b: false }, half_pixel_centers: { b: false } } }];
+    // The graph's constant says 4×4; with resizeFactor 2 a 3×3 input becomes 6×6.
+    const { dims, data } = await run(nodes, H, W, C, x, 'out', 2);
+    expect(dims).toEqual([1, 6, 6, 1]);
+    // Row 0: source columns 0, 0.5, 1, 1.5, 2, 2 (clamped) of 0, 10, 20.
+    expect(data.slice(0, 6).map((v) => +v.toFixed(3))).toEqual([0, 5, 10, 15, 20, 20]);
   });
 });

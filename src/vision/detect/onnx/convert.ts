@@ -31,6 +31,12 @@ export interface ConvertSpec {
   /** TF node names to expose as outputs, in TF's layout. */
   outputs: string[];
   /**
+   * Every ResizeBilinear scales its input by this factor instead of resizing to the size
+   * the graph was exported with (CenterNet's upsampling is ×2 whatever the input): lets a
+   * fully convolutional graph run at another input size. Default: the graph's own sizes.
+   */
+  resizeFactor?: number;
+  /**
    * TF constants to expose as outputs too (e.g. SSD's anchors), so the one .onnx file holds
    * everything the JS post-processing needs.
    */
@@ -243,11 +249,16 @@ export function convertTfGraph(graph: TfGraph, spec: ConvertSpec): OnnxGraph {
       // batch and channels come from the input's own shape.
       const x = value(inputs[0]!);
       if (x.layout !== 'nchw') throw new Error(`${n.name}: resize of a non-feature-map`);
+      const mode = a.align_corners?.b ? 'align_corners' : a.half_pixel_centers?.b ? 'half_pixel' : 'asymmetric';
+      const attrs = { mode: 'linear', coordinate_transformation_mode: mode };
+      if (spec.resizeFactor !== undefined) {
+        const f = spec.resizeFactor;
+        return { name: emit('Resize', [x.name, '', floatInit(`${n.name}/scales`, [4], Float32Array.of(1, 1, f, f))], n.name, attrs), layout: 'nchw' };
+      }
       const hw = foldInts(inputs[1]!);
       const nc = emit('Slice', [emit('Shape', [x.name], `${n.name}/shape`), int64Init(`${n.name}/s0`, [0]), int64Init(`${n.name}/s1`, [2])], `${n.name}/nc`);
       const sizes = emit('Concat', [nc, int64Init(`${n.name}/hw`, hw)], `${n.name}/sizes`, { axis: 0 });
-      const mode = a.align_corners?.b ? 'align_corners' : a.half_pixel_centers?.b ? 'half_pixel' : 'asymmetric';
-      return { name: emit('Resize', [x.name, '', '', sizes], n.name, { mode: 'linear', coordinate_transformation_mode: mode }), layout: 'nchw' };
+      return { name: emit('Resize', [x.name, '', '', sizes], n.name, attrs), layout: 'nchw' };
     }
     if (n.op === 'Softmax') {
       return { name: emit('Softmax', [toPlain(value(inputs[0]!), n.name)], n.name, { axis: -1 }), layout: 'plain' };
