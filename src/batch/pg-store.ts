@@ -162,7 +162,7 @@ export class PgJobStore implements JobStore {
 
   async release(batchId: string, index: number, notBefore: number, holder: string): Promise<void> {
     await this.pool.query(
-      `UPDATE batch_items SET status = ${PENDING}, not_before = $1, holder = NULL, leased_until = NULL
+      `UPDATE batch_items SET status = ${PENDING}, attempts = attempts - 1, not_before = $1, holder = NULL, leased_until = NULL
         WHERE batch_seq = ${SEQ_OF('$2')} AND idx = $3 AND status = ${RUNNING} AND holder = $4`,
       [notBefore, batchId, index, holder],
     );

@@ -77,6 +77,8 @@ export interface QueueOptions {
   now?: () => number;
   /** How long stop() lets running requests finish before aborting them (ms). Default 15 s. */
   stopGraceMs?: number;
+  /** A request claimed this many times without an answer (its worker died each time) is recorded as failed. Default 5. */
+  maxAttempts?: number;
 }
 
 const RETRYABLE = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE']);
@@ -102,6 +104,7 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
   const watchMs = opts.watchMs ?? 1000;
   const sweepMs = opts.sweepMs ?? 5000;
   const expiryMs = opts.expiryMs ?? DEFAULT_EXPIRY_MS;
+  const maxAttempts = opts.maxAttempts ?? 5;
   // Names the process (host/pid) so an operator, or a test, can tell which replica holds what.
   const holder = `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
   const running = new Map<string, Running>();
@@ -183,6 +186,11 @@ export function createQueue(opts: QueueOptions): BatchQueue & { readonly inFligh
       request = undefined;
     }
     if (request === undefined) return { error: itemError(invalidArgument('The request is not JSON.'), opts.log) };
+    // A request that takes its worker down with it would otherwise go round the replicas for ever.
+    if (item.attempts > maxAttempts) {
+      opts.log?.error({ batch: item.batchId, index: item.index, attempts: item.attempts - 1 }, 'batch request failed: its worker stopped every time it ran');
+      return { error: itemError(internal(`The request was started ${maxAttempts} times and its worker stopped each time before answering.`), opts.log) };
+    }
     try {
       const response = await run({ project: item.project, model: item.model, request, signal: controller.signal });
       if (cancelled()) return 'dropped'; // the batch was cancelled while this ran: its answer is dropped

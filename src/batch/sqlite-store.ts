@@ -239,7 +239,7 @@ export class SqliteJobStore implements JobStore {
   async release(batchId: string, index: number, notBefore: number, holder: string): Promise<void> {
     this.db
       .prepare(
-        `UPDATE batch_items SET status = ${PENDING}, not_before = ?, holder = NULL, leased_until = NULL
+        `UPDATE batch_items SET status = ${PENDING}, attempts = attempts - 1, not_before = ?, holder = NULL, leased_until = NULL
           WHERE batch_seq = ${SEQ_OF} AND idx = ? AND status = ${RUNNING} AND holder = ?`,
       )
       .run(notBefore, batchId, index, holder);

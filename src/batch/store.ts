@@ -1,12 +1,13 @@
 /**
  * The durable side of batch mode, as an interface: what a batch is, what each of its
- * requests (items) is, and the few operations the queue and the API need. The embedded
- * implementation is SQLite (sqlite-store.ts); a scale-out one keeps the same contract on a
- * shared database (PostgreSQL) so any replica can read progress and write results.
+ * requests (items) is, and the few operations the queue and the API need. Two
+ * implementations keep one contract (test/batch/store-contract.ts runs on both): SQLite in
+ * the data dir (sqlite-store.ts, one server) and PostgreSQL shared by every replica
+ * (pg-store.ts, `--database-url`), where any replica claims work and reads progress.
  *
  * The contract that makes restarts and dead replicas safe:
  * - an item is claimed (pending → running) before it runs, under a lease (`holder`,
- *   `leasedUntil`) its worker renews while the request runs; a running item whose lease has
+ *   `leaseUntil`) its worker renews while the request runs; a running item whose lease has
  *   run out is claimable again, so a replica killed mid-request loses nothing and a live
  *   replica's work is never taken from it by another replica's start-up;
  * - one process alone on its store (the embedded SQLite queue) may also make every running
@@ -86,6 +87,7 @@ export interface ClaimedItem {
   model: string;
   request: string | null;
   error: ItemError | undefined;
+  /** Claims of this item not ended by a release, this one included. */
   attempts: number;
 }
 
@@ -154,7 +156,11 @@ export interface JobStore {
   renew(holder: string, until: number): Promise<number>;
   /** Records the outcome of a running or pending item; false when it was already done. */
   complete(batchId: string, index: number, outcome: ItemOutcome): Promise<boolean>;
-  /** Puts an item `holder` is running back to pending, not to be claimed before `notBefore`. */
+  /**
+   * Puts an item `holder` is running back to pending, not to be claimed before `notBefore`.
+   * The attempt is not counted: `attempts` counts claims that ended without a release, so
+   * a request whose worker keeps dying can be told from one the engine was only busy for.
+   */
   release(batchId: string, index: number, notBefore: number, holder: string): Promise<void>;
   /** After a crash of the only process on this store: every running item is pending again. */
   requeueRunning(): Promise<number>;

@@ -257,4 +257,18 @@ describe('embedded queue', () => {
     expect(ran[1]!.at).toBeGreaterThanOrEqual(leaseEnd);
     expect((await store.results('b1')).map((r) => r.outcome)).toEqual([{ response: { n: 0 } }, { response: { n: 1 } }]);
   });
+
+  it('a request whose worker died every time it ran is recorded as failed after maxAttempts, not run again', async () => {
+    await newBatch(2);
+    // Three workers claimed request 0 and died (their leases ran out); request 1 is fresh.
+    for (let t = 1; t <= 3; t++) await store.claim(1, { now: t * 10, holder: `dead-${t}`, leaseUntil: t * 10 + 5, createdAfter: 0 });
+    const ran: number[] = [];
+    const q = createQueue({ store, run: async ({ request }) => (ran.push((request as { n: number }).n), { ok: true }), files: noFiles, concurrency: 1, pollMs: 5, exclusive: false, maxAttempts: 3 });
+    q.start();
+    await settle(async () => (await final()) === 'BATCH_STATE_SUCCEEDED');
+    await q.stop();
+    expect(ran).toEqual([1]);
+    const [first] = await store.results('b1');
+    expect(first!.outcome).toEqual({ error: { code: 500, message: expect.stringMatching(/started 3 times/), status: 'INTERNAL' } });
+  });
 });
