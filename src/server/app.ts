@@ -38,6 +38,8 @@ declare module 'fastify' {
     skipAuth?: boolean;
     /** Upload bodies: judged by progress only, no whole-request deadline (a 2 GB file takes its time). */
     streamedBody?: boolean;
+    /** Runs once the body is in, before it is decoded and parsed; throwing refuses the request (see routes/generate.ts). */
+    beforeParse?: (req: FastifyRequest) => void;
   }
 }
 
@@ -125,8 +127,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Gemini parses every body as JSON whatever its content type (curl -d sends
   // x-www-form-urlencoded), and GET/DELETE may come with `content-type: json` and no body.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
+  // Read as bytes, decoded here: a request the route refuses before parsing costs no decode.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      req.routeOptions.config?.beforeParse?.(req);
+    } catch (err) {
+      return done(err as Error, undefined);
+    }
+    const text = (body as Buffer).toString('utf8').trim();
     if (text === '') return done(null, undefined);
     try {
       done(null, parseLenientJson(text));

@@ -41,7 +41,7 @@ import { createS3Client } from '../files/s3-client.js';
 import { watchLoopDelay } from './loop-delay.js';
 import { quietNativeLibraries } from './native-env.js';
 import { createFileRoutes } from './routes/files.js';
-import { createGenerateRoutes } from './routes/generate.js';
+import { createGenerateRoutes, type GenerateRouteOptions } from './routes/generate.js';
 import { access, constants as fsConstants } from 'node:fs/promises';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { instrumentGenerate } from '../metrics/generate.js';
@@ -241,7 +241,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       const perMinute = p.rpm ?? config.scale.requestsPerMinute;
       if (perMinute) await limiter.consume(p.project === OPEN_PROJECT ? 'anonymous' : p.project, perMinute);
     },
-    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? { admit: admitOffline(pool, router) } : {}) }), createFileRoutes(files), createBatchRoutes(batch.service), createDownloadRoutes(downloads)],
+    apiRoutes: [createModelRoutes(models, (id) => router.routesOf(id)), createGenerateRoutes(instrumentGenerate(generate, metrics), { textTokens, ...(pool ? admitOffline(pool, router) : {}) }), createFileRoutes(files), createBatchRoutes(batch.service), createDownloadRoutes(downloads)],
     uploadRoutes: [createUploadRoutes(files)],
     rootRoutes: [createMediaDownloadRoutes(downloads), createPlaygroundRoutes({ images, files, maxPixels: config.limits.maxPixels, maxBytes: config.limits.requestBytes })],
     readiness,
@@ -322,18 +322,29 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
 
 /**
  * Early admission for models the offline engine serves first for every capability (the
- * default setup): their requests take a place in the model queue before decoding. Models
- * routed to other providers first are admitted by the pool only when a task reaches it.
+ * default setup): their requests take a place in the model queue before decoding, and are
+ * refused before their bodies are parsed when the queue is already full. Models routed to
+ * other providers first are admitted by the pool only when a task reaches it.
  */
-function admitOffline(pool: VisionPool, router: RoutingEngine): (modelId: string, signal: AbortSignal) => void {
+function admitOffline(pool: VisionPool, router: RoutingEngine): Pick<GenerateRouteOptions, 'admit' | 'refuseIfFull'> {
   const offlineFirst = new Map<string, boolean>(); // keyed by catalogue ids only
-  return (modelId, signal) => {
+  const isOfflineFirst = (modelId: string): boolean => {
     let first = offlineFirst.get(modelId);
     if (first === undefined) {
       first = router.routesOf(modelId).every((r) => r.providers.length === 0 || r.providers[0] === OFFLINE_PROVIDER);
       offlineFirst.set(modelId, first);
     }
-    if (first) pool.admit(signal);
+    return first;
+  };
+  return {
+    admit: (modelId, signal) => {
+      if (isOfflineFirst(modelId)) pool.admit(signal);
+    },
+    refuseIfFull: (modelId) => {
+      // A full queue refuses any admission at once (nothing runs in between), so this throws
+      // the queue's own 429 (message, Retry-After, refused count) and never takes a place.
+      if (isOfflineFirst(modelId) && pool.full) pool.admit(new AbortController().signal);
+    },
   };
 }
 

@@ -23,14 +23,46 @@ export interface GenerateRouteOptions {
    * response is done.
    */
   admit?: (modelId: string, signal: AbortSignal) => void;
+  /**
+   * Throws the model queue's 429 when it is full right now, without taking a place. Asked
+   * when the headers arrive and again when the body is in, before it is parsed: in a burst
+   * most requests are refused, and reading them into strings and JSON only to refuse them
+   * held the event loop for seconds (bench suite "burst").
+   */
+  refuseIfFull?: (modelId: string) => void;
+}
+
+/** `gemini-2.5-flash:generateContent` → the model name and the method. */
+function splitTarget(target: string): [name: string, method: string] {
+  const colon = target.lastIndexOf(':');
+  return colon < 0 ? [target, ''] : [target.slice(0, colon), target.slice(colon + 1)];
 }
 
 export function createGenerateRoutes(service: GenerateService, opts: GenerateRouteOptions = {}): RouteModule {
+  const refuseEarly = (req: FastifyRequest): void => {
+    if (!opts.refuseIfFull) return;
+    const [name, method] = splitTarget((req.params as { target: string }).target);
+    if (method !== 'generateContent' && method !== 'streamGenerateContent') return;
+    let modelId: string;
+    try {
+      modelId = service.resolveModel(name, method, req.apiVersion).id;
+    } catch {
+      return; // the handler answers the same error, in its usual order
+    }
+    opts.refuseIfFull(modelId);
+  };
   return (app: FastifyInstance) => {
-    app.post<{ Params: { target: string }; Querystring: { alt?: string } }>('/models/:target', async (req, reply) => {
+    app.post<{ Params: { target: string }; Querystring: { alt?: string } }>('/models/:target', {
+      // A refusal here leaves the body unread: Node discards it after the answer, and the
+      // connection stays usable.
+      preParsing: async (req, _reply, payload) => {
+        refuseEarly(req);
+        return payload;
+      },
+      config: { beforeParse: refuseEarly },
+    }, async (req, reply) => {
       const { target } = req.params;
-      const colon = target.lastIndexOf(':');
-      const [name, method] = colon < 0 ? [target, ''] : [target.slice(0, colon), target.slice(colon + 1)];
+      const [name, method] = splitTarget(target);
       if (OUT_OF_SCOPE.has(method)) throw unimplemented(`${method} is not supported by Ocellus, which serves image understanding.`);
       if (method !== 'generateContent' && method !== 'streamGenerateContent' && method !== 'countTokens')
         throw notFound(`Method not found: models/${target}`);
