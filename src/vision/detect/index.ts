@@ -41,9 +41,10 @@ export { DETECTOR_IDS, type DetectorId };
 export const DEFAULT_DETECTOR: DetectorId = 'ssd-centernet';
 
 /**
- * Measured with the default detector on 53 labelled photos (docs/detectors.md): labels
- * scoring this much or more were right 38 times in 41; from 0.5 up to it, 13 in 22.
- * Below it, say "possibly a cat".
+ * Measured with ssd-mobilenet on 53 labelled photos (docs/detectors.md): labels scoring
+ * this much or more were right 38 times in 41; from 0.5 up to it, 13 in 22. Below it, say
+ * "possibly a cat". (Answers use the engine's confidence bands, relative to each detector's
+ * own threshold: src/engine/compose/confidence.ts.)
  */
 export const CONFIDENT_SCORE = 0.8;
 

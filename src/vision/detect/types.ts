@@ -18,7 +18,8 @@ export interface Detection {
   /** COCO class name, as in COCO_CLASSES (e.g. 'dog', 'traffic light'). */
   label: string;
   /**
-   * 0..1. For ssd-mobilenet (the default) the score is calibrated on the labelled photos
+   * 0..1, on each detector's own scale (ssd-centernet: the fused score, asserted from 0.4).
+   * For ssd-mobilenet the score is calibrated on the labelled photos
    * (docs/detectors.md): on 53 labelled photos, at CONFIDENT_SCORE (./index.ts) or more
    * the label was right 38 times in 41, from 0.5 to it 13 in 22, so below it say
    * "possibly a cat", not "a cat".
