@@ -126,7 +126,8 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
   const baseTokens =
     opts.textTokens ??
     new GemmaTextTokenCounter({ onLoadError: (err) => logger.warn({ err }, 'Gemma tokenizer unavailable; text tokens are estimated') });
-  if (baseTokens instanceof GemmaTextTokenCounter) void baseTokens.load();
+  // Built while the models warm; listen() waits for it (see there).
+  const tokenizerLoaded = baseTokens instanceof GemmaTextTokenCounter ? baseTokens.load() : Promise.resolve();
   const textTokens = new CachedTextTokenCounter(baseTokens);
 
   const cache = new ImageCache();
@@ -285,6 +286,12 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
         await pool.warm();
         logger.info({ ms: Math.round(performance.now() - started) }, 'vision models ready');
       }
+      // The tokenizer's build holds the thread for a second or more: done before listening, it
+      // cannot stall the first requests (it held /healthz 1.7 s right after start-up).
+      await tokenizerLoaded;
+      // Start-up's own blocks (module compilation, that build) are not the serving loop's: the
+      // /healthz loop delay counts from here.
+      loopDelay.reset();
       ready = true;
       batch.start();
       // Remote and pulled providers are checked in the background: a refused key or a server

@@ -10,6 +10,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export interface LoopDelay {
   /** Over the last full window: delays in ms. */
   stats(): { p99Ms: number; maxMs: number; windowS: number };
+  /** Forgets everything so far (the server calls it once start-up is done). */
+  reset(): void;
   stop(): void;
 }
 
@@ -27,6 +29,10 @@ export function watchLoopDelay(windowMs = 10_000): LoopDelay {
       // The current window so far counts too, so a block that just happened shows at once.
       const now = { p99Ms: Math.round(h.percentile(99) / 1e6), maxMs: Math.round(h.max / 1e6) };
       return { p99Ms: Math.max(last.p99Ms, now.p99Ms), maxMs: Math.max(last.maxMs, now.maxMs), windowS: windowMs / 1000 };
+    },
+    reset: () => {
+      last = { p99Ms: 0, maxMs: 0 };
+      h.reset();
     },
     stop: () => {
       clearInterval(timer);
