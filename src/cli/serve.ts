@@ -29,7 +29,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--max-request-pixels <n>', 'pixels of all images of one request (OCELLUS_MAX_REQUEST_PIXELS, default 150000000)'))
     .addOption(new Option('--file-ttl-hours <h>', 'how long uploaded files live (OCELLUS_FILE_TTL_HOURS, default 48)'))
     .addOption(new Option('--engine <name>', 'vision (offline models) or measurements (no models) (OCELLUS_ENGINE, default vision)'))
-    .addOption(new Option('--detector <id>', 'ssd-mobilenet | centernet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default ssd-mobilenet); ocellus pull <id> installs one'))
+    .addOption(new Option('--detector <id>', 'ssd-centernet (SSD and CenterNet fused) | ssd-mobilenet (fastest) | centernet | nanodet | yolov5s (AGPL) | none (OCELLUS_DETECTOR, default ssd-centernet); ocellus pull <id> installs one'))
     .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
     .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
     .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))

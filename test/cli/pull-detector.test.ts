@@ -168,7 +168,7 @@ describe('the CLI fails in one line, non-zero', () => {
   it('serve with an unknown detector, from the flag or the environment', async () => {
     for (const r of [await cli(['serve', '--detector', 'yolo9000', '--port', '0']), await cli(['serve', '--port', '0'], { OCELLUS_DETECTOR: 'yolo9000' })]) {
       expect(r.code).toBe(1);
-      expect(r.stderr.trim().split('\n')).toEqual(['ocellus: invalid configuration: detector: detector must be centernet, ssd-mobilenet, nanodet, yolov5s or none']);
+      expect(r.stderr.trim().split('\n')).toEqual(['ocellus: invalid configuration: detector: detector must be ssd-centernet, centernet, ssd-mobilenet, nanodet, yolov5s or none']);
     }
   }, 90_000);
 

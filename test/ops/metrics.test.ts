@@ -70,7 +70,7 @@ describe('metrics after SDK traffic', () => {
     expect(delta('ocellus_provider_errors_total')).toBe(0);
 
     // The detector ran in the worker and reported its time (cached analyses do not run it again).
-    expect(delta('ocellus_model_inference_seconds_count', { stage: 'detect', model: 'ssd-mobilenet' })).toBeGreaterThanOrEqual(1);
+    expect(delta('ocellus_model_inference_seconds_count', { stage: 'detect', model: 'ssd-centernet' })).toBeGreaterThanOrEqual(1);
     expect(after.some((s) => s.name === 'ocellus_vision_queue_depth')).toBe(true);
     expect(total(after, 'ocellus_vision_rejections_total')).toBe(0);
 
