@@ -14,7 +14,7 @@
  * horse 0.37, CenterNet sheep 0.30 / horse 0.27) is one neither can name: it is dropped
  * rather than asserted as either.
  */
-import { iou, type Candidate } from './nms.js';
+import { partner, scoresOf, type Candidate } from './nms.js';
 import type { Box } from './types.js';
 
 export interface FusionOptions {
@@ -66,27 +66,6 @@ export function runnerUpShare(v: ArrayLike<number>): number {
   let r = 0;
   for (let i = 0; i < v.length; i++) if (i !== best && v[i]! > r) r = v[i]!;
   return v[best]! > 0 ? r / v[best]! : 0;
-}
-
-function scoresOf(c: Candidate, classes: number): Float32Array {
-  if (c.classScores) return c.classScores;
-  const v = new Float32Array(classes);
-  v[c.classIndex] = c.score;
-  return v;
-}
-
-/** The candidate of `pool` overlapping `c` most, if by `min` or more. */
-function partner(c: Candidate, pool: readonly Candidate[], min: number): Candidate | undefined {
-  let best: Candidate | undefined;
-  let bestIou = min;
-  for (const p of pool) {
-    const o = iou(c.box, p.box);
-    if (o >= bestIou) {
-      bestIou = o;
-      best = p;
-    }
-  }
-  return best;
 }
 
 /**

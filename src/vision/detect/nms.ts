@@ -37,6 +37,28 @@ export function area(b: Box): number {
   return Math.max(0, b[2] - b[0]) * Math.max(0, b[3] - b[1]);
 }
 
+/** The per-class scores of a candidate (one-hot at its score when the model gave only one). */
+export function scoresOf(c: Candidate, classes: number): Float32Array {
+  if (c.classScores) return c.classScores;
+  const v = new Float32Array(classes);
+  v[c.classIndex] = c.score;
+  return v;
+}
+
+/** The candidate of `pool` overlapping `c` most, if by `min` IoU or more: the same object seen twice. */
+export function partner(c: Candidate, pool: readonly Candidate[], min: number): Candidate | undefined {
+  let best: Candidate | undefined;
+  let bestIou = min;
+  for (const p of pool) {
+    const o = iou(c.box, p.box);
+    if (o >= bestIou) {
+      bestIou = o;
+      best = p;
+    }
+  }
+  return best;
+}
+
 /** Intersection over union of two [x0, y0, x1, y1] boxes; 0 when either is empty. */
 export function iou(a: Box, b: Box): number {
   const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);

@@ -5,7 +5,7 @@
  * averaging the per-class scores of matching boxes lowers confident mistakes and lifts
  * the right class where the looks disagree. Measured in docs/detectors.md; pure.
  */
-import { iou, type Candidate } from './nms.js';
+import { partner, scoresOf, type Candidate } from './nms.js';
 import type { Alternative, Box } from './types.js';
 
 /** Boxes of the two looks overlapping at least this much are one object. */
@@ -16,28 +16,6 @@ export const SECOND_LOOK_FLOOR = 0.1;
 /** A box of the mirrored image → the same box in the original image. */
 export function mirrorBox(b: Box): Box {
   return [1 - b[2], b[1], 1 - b[0], b[3]];
-}
-
-/** The per-class scores of a candidate (one-hot at its score when the model gave only one). */
-function scoresOf(c: Candidate, classes: number): Float32Array {
-  if (c.classScores) return c.classScores;
-  const v = new Float32Array(classes);
-  v[c.classIndex] = c.score;
-  return v;
-}
-
-/** The candidate of `pool` overlapping `c` most, if by SAME_OBJECT_IOU or more. */
-function partner(c: Candidate, pool: readonly Candidate[]): Candidate | undefined {
-  let best: Candidate | undefined;
-  let bestIou = SAME_OBJECT_IOU;
-  for (const p of pool) {
-    const o = iou(c.box, p.box);
-    if (o >= bestIou) {
-      bestIou = o;
-      best = p;
-    }
-  }
-  return best;
 }
 
 function fuseOne(c: Candidate, other: Candidate | undefined, classes: number): Candidate {
@@ -60,7 +38,7 @@ function fuseOne(c: Candidate, other: Candidate | undefined, classes: number): C
  * scores and its partner's in the other look; NMS afterwards keeps one box per object.
  */
 export function fuseLooks(plain: readonly Candidate[], mirrored: readonly Candidate[], classes = 80): Candidate[] {
-  return [...plain.map((c) => fuseOne(c, partner(c, mirrored), classes)), ...mirrored.map((c) => fuseOne(c, partner(c, plain), classes))];
+  return [...plain.map((c) => fuseOne(c, partner(c, mirrored, SAME_OBJECT_IOU), classes)), ...mirrored.map((c) => fuseOne(c, partner(c, plain, SAME_OBJECT_IOU), classes))];
 }
 
 /** Other classes scored for the same box at `minScore` or more, best first, at most `max`. */
