@@ -1,11 +1,13 @@
 /**
  * `ssd-centernet`: SSD-MobileNetV2 and CenterNet (both on onnxruntime, both dependencies)
- * run on the same photo at the same time, their boxes fused by ./fusion.ts. Two models
+ * run on the same photo, their boxes fused by ./fusion.ts. Two models
  * that rarely make the same mistake: on the eval's labelled photos the fusion found more of
  * the objects than SSD alone with a third of its hallucinated labels (docs/detectors.md).
  *
- * The two inferences run concurrently (two ORT sessions, each with its own intra-op
- * threads), so a detection costs about the slower of the two, not their sum.
+ * The two runs are started together, but onnxruntime-node runs a session synchronously on
+ * the calling thread, so in one worker they run one after the other: a detection costs
+ * their sum (measured: 54.6 ms against SSD's 15.4 ms alone, docs/detectors.md). Spreading
+ * them over two model threads is the next step for speed (issue 12).
  */
 import { OnnxCenterNetDetector } from './centernet-onnx.js';
 import { finishDetections } from './finish.js';
