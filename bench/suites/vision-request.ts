@@ -46,7 +46,7 @@ const NO_MODELS: ModelSelection = { detector: null, segment: false, ocrLatin: fa
 
 const p50 = (xs: number[]) => median(sorted(xs));
 
-async function timeRuns(n: number, f: (i: number) => Promise<unknown> | unknown): Promise<number[]> {
+export async function timeRuns(n: number, f: (i: number) => Promise<unknown> | unknown): Promise<number[]> {
   await f(-1); // warm
   const out: number[] = [];
   for (let i = 0; i < n; i++) {

@@ -29,7 +29,7 @@ import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
 import { defaultIntraOpThreads, VisionPool } from '../../src/vision/pool.js';
 import { SamSegmenter } from '../../src/vision/segment/sam.js';
 import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http-load.js';
-import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, uniqueJpeg } from './vision-request.js';
+import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, timeRuns, uniqueJpeg } from './vision-request.js';
 import type { SuiteResult, Table } from '../lib/report.js';
 import { procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
@@ -45,17 +45,6 @@ export interface VisionOptions {
 
 const p = (xs: number[], q: number) => quantile(sorted(xs), q);
 const p50 = (xs: number[]) => median(sorted(xs));
-
-async function timeRuns(n: number, f: (i: number) => Promise<unknown>): Promise<number[]> {
-  await f(-1); // warm
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await f(i);
-    out.push(performance.now() - t);
-  }
-  return out;
-}
 
 /** `n` boxes spread over the image (a grid of overlapping boxes), for segmentation of n objects. */
 function gridBoxes(n: number): Array<{ box: NormBox; label: string }> {
