@@ -7,7 +7,7 @@
  * `analyseImage` as the worker calls it, postMessage out. No piscina, no admission queue.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { analyseImage } from '../../src/vision/analyser.js';
+import { analyseImage, lendDetectPart } from '../../src/vision/analyser.js';
 import type { Analysis, AnalysisNeeds, RawImage } from '../../src/vision/analysis.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
@@ -16,6 +16,8 @@ interface Request {
   id: number;
   image: RawImage;
   needs: AnalysisNeeds;
+  /** The helper's side of a lent detection (src/vision/detect/lent-part.ts), as the pool's `lend` task. */
+  lend?: boolean;
 }
 
 if (!isMainThread && parentPort && (workerData as { modelThread?: ModelSelection } | undefined)?.modelThread) {
@@ -24,6 +26,7 @@ if (!isMainThread && parentPort && (workerData as { modelThread?: ModelSelection
   port.on('message', (msg: Request | 'warm' | 'close') => {
     if (msg === 'warm') void caps.warm().then(() => port.postMessage('warm'), (e: unknown) => port.postMessage({ error: String(e) }));
     else if (msg === 'close') void caps.dispose().then(() => port.close());
+    else if (msg.lend) void lendDetectPart(caps, msg.image, msg.needs.detect ?? {}).then(() => port.postMessage({ id: msg.id, analysis: { times: {} } }), (e: unknown) => port.postMessage({ id: msg.id, error: String(e) }));
     else void analyseImage(caps, msg.image, msg.needs).then((a) => port.postMessage({ id: msg.id, analysis: a }), (e: unknown) => port.postMessage({ id: msg.id, error: String(e) }));
   });
 }
@@ -67,13 +70,26 @@ export class ModelThread {
     return this.warmed;
   }
 
-  /** Runs the thread's models on `image` (its pixels are copied once and the copy transferred, as the pool does). */
+  /**
+   * Runs the thread's models on `image` (its pixels are copied once and the copy transferred,
+   * as the pool does). A loan in `needs.detect` goes with it.
+   */
   analyse(image: RawImage, needs: AnalysisNeeds): Promise<Analysis> {
+    return this.send(image, needs, false);
+  }
+
+  /** The helper task of a lent detection: runs the loan's part unless its owner kept it. */
+  lend(image: RawImage, needs: AnalysisNeeds): Promise<void> {
+    return this.send(image, needs, true).then(() => undefined);
+  }
+
+  private send(image: RawImage, needs: AnalysisNeeds, lend: boolean): Promise<Analysis> {
     const id = this.next++;
     const rgb = new Uint8Array(image.rgb);
+    const port = needs.detect?.loan?.port;
     return new Promise<Analysis>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, image: { width: image.width, height: image.height, rgb }, needs } satisfies Request, [rgb.buffer]);
+      this.worker.postMessage({ id, image: { width: image.width, height: image.height, rgb }, needs, ...(lend ? { lend } : {}) } satisfies Request, port ? [rgb.buffer, port] : [rgb.buffer]);
     });
   }
 

@@ -23,7 +23,7 @@ import { decodeImage, type DecodedImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
 import type { AnalysisNeeds } from '../../src/vision/analysis.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
-import { DEFAULT_DETECTOR } from '../../src/vision/detect/index.js';
+import { DEFAULT_DETECTOR, openLoan } from '../../src/vision/detect/index.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
 import { VisionPool } from '../../src/vision/pool.js';
@@ -163,20 +163,28 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
   });
   await caps.dispose();
   const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads });
-  const safetyThread = new ModelThread({ ...NO_MODELS, safety: true, intraOpThreads: threads });
+  // The second thread holds the detector too: it runs the fused detector's lent SSD part, as the pool's second worker does.
+  const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
   let parallel: number[];
   let parallelDecoded: number[];
   try {
     await Promise.all([detectThread.warm(), safetyThread.warm()]);
-    const both = (decoded: DecodedImage) =>
-      Promise.all([detectThread.analyse(decoded, DETECT_NEEDS), shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true }))]);
+    const both = (decoded: DecodedImage) => {
+      // As the pool does: the request's task runs CenterNet, and the other thread runs SSD's lent part beside its safety rating.
+      const { owner, helper } = openLoan();
+      return Promise.all([
+        detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, loan: owner } }),
+        safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, loan: helper } }),
+        shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
+      ]);
+    };
     parallel = await timeRuns(o.runs, async (i) => both(await decodeAs(i + 2000)));
     parallelDecoded = await timeRuns(o.runs, () => both(img));
   } finally {
     await Promise.all([detectThread.close(), safetyThread.close()]);
   }
   rows.push(['bare, one thread: decode + detector + safety copy + safety rating, one after another', sequential]);
-  rows.push(['bare, as the server lays it out: decode, then detector ‖ (safety copy + rating) on two threads', parallel]);
+  rows.push(['bare, as the server lays it out: decode, then CenterNet ‖ (SSD + safety copy + rating) on two threads', parallel]);
   rows.push(['  the same, image already decoded (a repeated photo: the decode cache hits)', parallelDecoded]);
   const table: Table = {
     head: [`one detection request's stages, alone (${name}, ${img.width}×${img.height}, bench process)`, 'p50', 'p95', 'runs'],

@@ -4,15 +4,21 @@
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
 import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
+import type { PartLoan } from './detect/lent-part.js';
 import type { SamEmbedding } from './segment/sam.js';
 import { measureTextLikeness } from './text-page.js';
 
+type DetectOpts = { minScore?: number; maxDetections?: number };
+
 export interface DetectCapability {
-  detect(img: RawImage, opts?: { minScore?: number; maxDetections?: number }): Promise<DetectedObject[]>;
+  /** With a loan, part of the work may come from a helper task on another thread (detect/lent-part.ts). */
+  detect(img: RawImage, opts?: DetectOpts, loan?: PartLoan): Promise<DetectedObject[]>;
+  /** The helper's side of a loan: runs the lendable part unless the owner kept it. Only detectors that have one. */
+  lend?(img: RawImage, opts: DetectOpts, loan: PartLoan): Promise<boolean>;
   /** The score the detector asserts a label from (its default threshold), when known. */
   readonly threshold?: number;
   /** Resize / inference / post-processing ms of the last detect(), when the detector keeps them. */
-  lastTimes?(): { resize: number; infer: number; post: number } | undefined;
+  lastTimes?(): { resize: number; infer: number; post: number; lent?: boolean } | undefined;
 }
 
 /**
@@ -64,9 +70,7 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
   const asserted = () => (result.objects ?? []).filter((o) => threshold === undefined || o.score >= threshold);
   if (needs.detect && caps.detect) {
     const t = now();
-    const { belowThreshold, ...opts } = needs.detect;
-    if (opts.minScore === undefined && belowThreshold !== undefined && threshold !== undefined) opts.minScore = threshold * belowThreshold;
-    result.objects = await caps.detect.detect(image, opts);
+    result.objects = await caps.detect.detect(image, detectOptions(needs.detect, threshold), needs.detect.loan);
     if (threshold !== undefined) result.detectThreshold = threshold;
     times.detect = now() - t;
     const stages = caps.detect.lastTimes?.();
@@ -101,6 +105,22 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
     }
   }
   return result;
+}
+
+/**
+ * The helper task of a lent detection (detect/lent-part.ts): runs the detector's lendable
+ * part for the owner's detect(), with the same options, unless the owner kept it.
+ */
+export async function lendDetectPart(caps: VisionModels, image: RawImage, needs: NonNullable<AnalysisNeeds['detect']>): Promise<boolean> {
+  if (!caps.detect?.lend || !needs.loan) return false;
+  return caps.detect.lend(image, detectOptions(needs, caps.detect.threshold), needs.loan);
+}
+
+/** The detector's options for a request's needs: "possible" detections go down to threshold × belowThreshold. */
+function detectOptions(needs: NonNullable<AnalysisNeeds['detect']>, threshold: number | undefined): DetectOpts {
+  const { belowThreshold, loan: _loan, ...opts } = needs;
+  if (opts.minScore === undefined && belowThreshold !== undefined && threshold !== undefined) opts.minScore = threshold * belowThreshold;
+  return opts;
 }
 
 /**

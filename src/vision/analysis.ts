@@ -23,6 +23,11 @@ export interface AnalysisNeeds {
      * `Analysis.detectThreshold` tells them apart. See src/engine/compose/confidence.ts.
      */
     belowThreshold?: number;
+    /**
+     * Set by the vision pool: this detection's lendable part may be run by a helper task on
+     * another worker (detect/lent-part.ts). Transferred with the task.
+     */
+    loan?: PartLoan;
   };
   /** Masks for these boxes, or for the detections when `boxes` is absent. */
   segment?: { boxes?: Array<{ box: NormBox; label: string }> };
@@ -86,6 +91,7 @@ export interface ReadLine {
 export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety' | 'people', number>>;
 
 import type { SafetyRating } from './safety/ratings.js';
+import type { PartLoan } from './detect/lent-part.js';
 /** Gemini's safetyRatings entry, for the categories a model assessed. */
 export type { SafetyRating };
 
@@ -101,5 +107,5 @@ export interface Analysis {
   people?: { faces: PersonFace[]; poses: PersonPose[] };
   times: StageTimes;
   /** The detect stage split (ms): sharp resize, inference, decoding + NMS; when the detector keeps them. */
-  detectStages?: { resize: number; infer: number; post: number };
+  detectStages?: { resize: number; infer: number; post: number; lent?: boolean };
 }

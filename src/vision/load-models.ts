@@ -5,7 +5,7 @@
  */
 import type { VisionModels } from './analyser.js';
 import type { ObjectMask, RawImage } from './analysis.js';
-import { createDetector } from './detect/index.js';
+import { createDetector, lendPart, type DetectOptions, type PartLoan } from './detect/index.js';
 import type { ModelSelection } from './model-selection.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
@@ -47,7 +47,14 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
   const caps: LoadedVisionModels = {
     // `threshold`: the score the engine asserts a label from; below it answers say "possibly".
     ...(detector
-      ? { detect: { detect: (img, opts) => detector.detect(img, opts), threshold: detector.defaultMinScore, lastTimes: () => detector.lastTimes } }
+      ? {
+          detect: {
+            detect: (img, opts, loan) => detector.detect(img, opts, loan),
+            threshold: detector.defaultMinScore,
+            lastTimes: () => (detector.lastTimes ? { ...detector.lastTimes, ...(detector.lastLent !== undefined ? { lent: detector.lastLent } : {}) } : undefined),
+            ...(detector.lendableCandidates ? { lend: (img: RawImage, opts: DetectOptions, loan: PartLoan) => lendPart(loan, () => detector.lendableCandidates!(img, opts)) } : {}),
+          },
+        }
       : {}),
     ...(sam
       ? {

@@ -20,6 +20,8 @@ import { Piscina } from 'piscina';
 import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
 import type { Analysis, AnalysisNeeds, RawImage } from './analysis.js';
+import { LENDING_DETECTORS } from './detect/ids.js';
+import { keptByOwner, openLoan, type PartLoan } from './detect/lent-part.js';
 import type { ModelSelection } from './model-selection.js';
 import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
 import type { SamEmbedding } from './segment/sam.js';
@@ -38,12 +40,19 @@ export interface VisionPoolOptions {
   intraOpThreads?: number;
   /** Bytes of SAM encoder outputs kept for repeat segmentations (0: none). Default 64 MiB. */
   embeddingCacheBytes?: number;
+  /**
+   * Whether a detector with a lendable part (the fused default) runs it on a second worker
+   * when one is free (detect/lent-part.ts). Default true with 2+ threads; false is for
+   * measuring the difference.
+   */
+  lendDetectPart?: boolean;
   /** Receives each analysis's stage timings at debug level (e.g. the server's pino logger). */
   logger?: { debug(obj: object, msg: string): void };
 }
 
 export interface WorkerTask {
-  kind: 'analyse' | 'warm';
+  /** `lend`: the helper of a lent detection (detect/lent-part.ts), with the loan in `needs.detect`. */
+  kind: 'analyse' | 'lend' | 'warm';
   image?: RawImage;
   needs?: AnalysisNeeds;
   /** The SAM encoder's output for this image, when the pool has it. */
@@ -67,6 +76,8 @@ export class VisionPool {
   readonly intraOpThreads: number;
   private readonly embeddings: EmbeddingCache | undefined;
   private readonly logger: VisionPoolOptions['logger'];
+  /** Whether a detection lends a part to a helper task (detect/lent-part.ts): its detector has one, and there is a second thread. */
+  private readonly lends: boolean;
   private warmed: Promise<void> | undefined;
 
   constructor(opts: VisionPoolOptions) {
@@ -75,6 +86,8 @@ export class VisionPool {
     const cacheBytes = opts.embeddingCacheBytes ?? DEFAULT_EMBEDDING_CACHE_BYTES;
     this.embeddings = opts.models.segment && cacheBytes > 0 ? new EmbeddingCache(cacheBytes) : undefined;
     this.logger = opts.logger;
+    const detector = opts.models.detector;
+    this.lends = (opts.lendDetectPart ?? true) && this.threads > 1 && detector !== null && (LENDING_DETECTORS as readonly string[]).includes(detector) && opts.models.detectorRuntime !== 'tfjs';
     const filename = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
     this.pool = new Piscina({
       filename,
@@ -109,12 +122,19 @@ export class VisionPool {
   async analyse(image: RawImage, needs: AnalysisNeeds, signal?: AbortSignal): Promise<Analysis> {
     // Hashed off the event loop, and before taking a worker slot.
     const key = needs.segment && this.embeddings ? await imageKey(image) : undefined;
+    // Queued before the helper, so the request's own task starts first (admission keeps a request's tasks in order).
+    const loan = needs.detect && this.lends ? openLoan() : undefined;
+    const ownNeeds: AnalysisNeeds = loan ? { ...needs, detect: { ...needs.detect, loan: loan.owner } } : needs;
+    // Admission counts tasks with one signal as one request: a caller without a signal still
+    // gets one for its task and the helper, released once both are done.
+    const ticket = loan && !signal ? new AbortController() : undefined;
+    const admitAs = signal ?? ticket?.signal;
     // The signal is not handed to piscina: aborting a running task terminates its worker
     // thread, and onnxruntime inside it can take the whole process down with it
     // ("terminate called after throwing Napi::Error"). A request that goes away stops waiting
     // at once; its task finishes on the worker (keeping its thread slot, so piscina never gets
     // more tasks than threads) and the result is dropped.
-    const work = this.admission.run(signal, async () => {
+    const work = this.admission.run(admitAs, async () => {
       // A copy goes to the worker (the caller's pixels may be shared with the decode cache),
       // made only once the task runs, so waiting requests hold no extra copies; the copy is
       // transferred, so the pixels cross once and are not cloned again.
@@ -123,13 +143,13 @@ export class VisionPool {
       const task: WorkerTask = {
         kind: 'analyse',
         image: { width: image.width, height: image.height, rgb: pixels },
-        needs,
+        needs: ownNeeds,
         ...(cached ? { samEmbedding: cached } : {}),
       };
       const started = performance.now();
       let result: WorkerResult;
       try {
-        result = (await this.pool.run(task, { transferList: [pixels.buffer] })) as WorkerResult;
+        result = (await this.pool.run(task, { transferList: loan ? [pixels.buffer, loan.owner.port] : [pixels.buffer] })) as WorkerResult;
       } catch (err) {
         if (err instanceof Error && /terminated|closed/i.test(err.message)) throw unavailable('The vision engine is restarting.', 2);
         throw err;
@@ -149,7 +169,33 @@ export class VisionPool {
       );
       return analysis;
     });
+    if (loan) {
+      const helped = this.lend(image, needs.detect!, loan.helper, admitAs);
+      if (ticket) void Promise.allSettled([work, helped]).then(() => ticket.abort());
+    }
     return untilAborted(work, signal);
+  }
+
+  /**
+   * The helper task of a lent detection: runs the part on whichever worker is free first,
+   * unless the request's own task has kept it by then. Its failures only mean the owner
+   * runs the part itself, so they are not the request's.
+   */
+  private async lend(image: RawImage, detect: NonNullable<AnalysisNeeds['detect']>, loan: PartLoan, signal?: AbortSignal): Promise<void> {
+    let sent = false;
+    try {
+      await this.admission.run(signal, async () => {
+        if (keptByOwner(loan)) return;
+        const pixels = new Uint8Array(image.rgb);
+        const task: WorkerTask = { kind: 'lend', image: { width: image.width, height: image.height, rgb: pixels }, needs: { detect: { ...detect, loan } } };
+        sent = true;
+        await this.pool.run(task, { transferList: [pixels.buffer, loan.port] });
+      });
+    } catch {
+      // Refused, timed out or aborted while queued, or the worker failed: the owner runs the part.
+    } finally {
+      if (!sent) loan.port.close();
+    }
   }
 
   /** Admits a request up front (see Admission.enter); 429 when the queue is full. */

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/media/decode.js';
 import { ApiError } from '../../src/errors.js';
+import { createDetector } from '../../src/vision/detect/index.js';
 import { VisionPool } from '../../src/vision/pool.js';
 import { readFixture } from '../support/fixtures.js';
 
@@ -71,5 +72,38 @@ describe('VisionPool with onnxruntime models: a request that goes away mid-infer
     }
     const after = await pool.analyse(img, { detect: {} });
     expect(after.objects?.map((o) => o.label)).toContain('dog');
+  });
+});
+
+describe('VisionPool lending the fused detector’s SSD part to the second thread', () => {
+  let pool: VisionPool;
+  const models = { detector: 'ssd-centernet', segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false };
+  beforeAll(async () => {
+    pool = new VisionPool({ threads: 2, maxQueue: 8, models });
+    await pool.warm();
+  }, 120_000);
+  afterAll(() => pool.close());
+
+  it('answers what the detector answers in one thread, with SSD run on the other thread when it is free', async () => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const local = createDetector('ssd-centernet');
+    const expected = await local.detect(img, { minScore: 0.2 });
+    local.dispose();
+    const runs = [];
+    for (let i = 0; i < 4; i++) runs.push(await pool.analyse(img, { detect: { minScore: 0.2 } }));
+    for (const a of runs) {
+      expect(a.objects?.map((o) => o.label)).toEqual(expected.map((d) => d.label));
+      a.objects!.forEach((o, j) => expect(o.score).toBeCloseTo(expected[j]!.score, 5));
+    }
+    // An idle pool: the helper starts at once on the free thread and is done before CenterNet.
+    expect(runs.filter((a) => a.detectStages?.lent === true).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('under a burst every request answers the same (a busy pool keeps the part where it is)', async () => {
+    const img = await decodeImage(readFixture('horses.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const one = await pool.analyse(img, { detect: {} });
+    const burst = await Promise.all(Array.from({ length: 8 }, () => pool.analyse(img, { detect: {} })));
+    for (const a of burst) expect(a.objects?.map((o) => [o.label, o.score.toFixed(5)])).toEqual(one.objects?.map((o) => [o.label, o.score.toFixed(5)]));
+    expect(pool.stats().running).toBe(0);
   });
 });

@@ -4,13 +4,17 @@
  * that rarely make the same mistake: on the eval's labelled photos the fusion found more of
  * the objects than SSD alone with a third of its hallucinated labels (docs/detectors.md).
  *
- * The two runs are started together, but onnxruntime-node runs a session synchronously on
- * the calling thread, so in one worker they run one after the other: a detection costs
- * their sum (measured: 54.6 ms against SSD's 15.4 ms alone, docs/detectors.md). Spreading
- * them over two model threads is the next step for speed (issue 12).
+ * onnxruntime-node runs a session synchronously on the calling thread, so in one worker the
+ * two run one after the other and a detection costs their sum (quiet: 51.8 ms against SSD's
+ * 15.6 ms and CenterNet's 37.5 ms alone, docs/detectors.md). Given a loan (./lent-part.ts),
+ * SSD's part is offered to another model thread while this one runs CenterNet, so on an
+ * idle server a detection costs about CenterNet alone; on a busy one it runs both here, as
+ * without the loan.
  */
 import { OnnxCenterNetDetector } from './centernet-onnx.js';
 import { finishDetections } from './finish.js';
+import { takePart, type PartLoan } from './lent-part.js';
+import type { Candidate } from './nms.js';
 import { FUSED_CENTERNET_INPUT, FUSED_MIN_SCORE, FUSION, fuseDetectors, type FusionOptions } from './fusion.js';
 import type { SessionTuning } from './onnx/session.js';
 import { checkImage } from './preprocess.js';
@@ -39,6 +43,8 @@ export class FusedDetector implements Detector {
   readonly secondLook = false;
   /** resize: the longer of the two resizes; infer: the rest of the concurrent part; post: fusion + NMS. */
   lastTimes: DetectTimes = { resize: 0, infer: 0, post: 0 };
+  /** Whether the last detect() had SSD's part run on another thread. */
+  lastLent = false;
 
   private readonly ssd: OnnxSsdDetector;
   private readonly centernet: OnnxCenterNetDetector;
@@ -59,16 +65,30 @@ export class FusedDetector implements Detector {
     await Promise.all([this.ssd.load(), this.centernet.load()]);
   }
 
-  async detect(img: RgbImage, opts: DetectOptions = {}): Promise<Detection[]> {
+  /**
+   * Detections for `img`. With `loan`, SSD's candidates come from the thread that borrowed
+   * the part (lendableCandidates there), unless this thread reaches it first.
+   */
+  async detect(img: RgbImage, opts: DetectOptions = {}, loan?: PartLoan): Promise<Detection[]> {
     checkImage(img);
     await this.load();
     const minScore = opts.minScore ?? this.defaultMinScore;
-    // Each model is decoded down to the floor, so a box one model barely saw still has a partner.
-    const floor = Math.min(minScore, SECOND_LOOK_FLOOR);
+    const floor = this.floor(opts);
     this.ssd.lastTimes = { resize: 0, infer: 0, post: 0 };
     this.centernet.lastTimes = { resize: 0, infer: 0, post: 0 };
     let t = performance.now();
-    const [first, second] = await Promise.all([this.ssd.candidates(img, false, floor), this.centernet.candidates(img, floor)]);
+    let first: Candidate[];
+    let second: Candidate[];
+    this.lastLent = false;
+    if (loan) {
+      // CenterNet, the slower, first: by the time it is done a helper has usually run SSD.
+      second = await this.centernet.candidates(img, floor);
+      const part = await takePart(loan, () => this.ssd.candidates(img, false, floor));
+      first = part.candidates;
+      this.lastLent = part.lent;
+    } else {
+      [first, second] = await Promise.all([this.ssd.candidates(img, false, floor), this.centernet.candidates(img, floor)]);
+    }
     const wall = performance.now() - t;
     const resize = Math.max(this.ssd.lastTimes.resize, this.centernet.lastTimes.resize);
     t = performance.now();
@@ -80,6 +100,18 @@ export class FusedDetector implements Detector {
     });
     this.lastTimes = { resize, infer: Math.max(0, wall - resize), post: performance.now() - t };
     return out;
+  }
+
+  /** The part another thread may run for a detect() with the same options: SSD's candidates. */
+  async lendableCandidates(img: RgbImage, opts: DetectOptions = {}): Promise<Candidate[]> {
+    checkImage(img);
+    await this.ssd.load();
+    return this.ssd.candidates(img, false, this.floor(opts));
+  }
+
+  /** Each model is decoded down to the floor, so a box one model barely saw still has a partner. */
+  private floor(opts: DetectOptions): number {
+    return Math.min(opts.minScore ?? this.defaultMinScore, SECOND_LOOK_FLOOR);
   }
 
   dispose(): void {

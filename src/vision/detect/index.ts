@@ -12,11 +12,14 @@ import { SSD_PACKAGE, SsdMobileNetDetector } from './ssd-mobilenet.js';
 import { OnnxSsdDetector } from './ssd-onnx.js';
 import type { DetectorOptions, TfjsDetector } from './tfjs-detector.js';
 import { YOLOV5_LICENCE_WARNING, YOLOV5_PACKAGE, YoloV5Detector } from './yolov5.js';
-import type { Detection, Detector } from './types.js';
+import type { Detection, DetectOptions, Detector, RgbImage } from './types.js';
+import type { PartLoan } from './lent-part.js';
+import type { Candidate } from './nms.js';
 
 export type { Alternative, Box, Detection, DetectOptions, Detector, RgbImage } from './types.js';
 export { COCO_CLASSES, cocoClassesInPrompt, isCocoClass, vocabulary, type CocoClass, type PromptClasses } from './coco.js';
 export { iou, nms, type Candidate, type NmsOptions } from './nms.js';
+export { keptByOwner, lendPart, openLoan, takePart, type PartLoan } from './lent-part.js';
 export {
   fetchModelPackage,
   findModelFile,
@@ -29,8 +32,8 @@ export {
 export { ALTERNATIVE_MIN_SCORE } from './tfjs-detector.js';
 export { CenterNetDetector, FusedDetector, NanoDetDetector, OnnxCenterNetDetector, OnnxSsdDetector, SsdMobileNetDetector, YoloV5Detector, YOLOV5_LICENCE_WARNING };
 
-import { DETECTOR_IDS, type DetectorId } from './ids.js';
-export { DETECTOR_IDS, type DetectorId };
+import { DETECTOR_IDS, LENDING_DETECTORS, type DetectorId } from './ids.js';
+export { DETECTOR_IDS, LENDING_DETECTORS, type DetectorId };
 
 /**
  * SSD-MobileNetV2 and CenterNet fused (./fused.ts): on the eval's labelled photos it finds
@@ -113,7 +116,14 @@ export interface LoadedDetector extends Detector {
   readonly defaultMinScore: number;
   readonly secondLook: boolean;
   readonly lastTimes?: DetectStageTimes;
+  /** With a loan (./lent-part.ts), part of the work may come from another thread. */
+  detect(img: RgbImage, opts?: DetectOptions, loan?: PartLoan): Promise<Detection[]>;
+  /** The part another thread may run for detect(img, opts, loan): only detectors that have one. */
+  lendableCandidates?(img: RgbImage, opts?: DetectOptions): Promise<Candidate[]>;
+  /** Whether the last detect() had its part run on another thread. */
+  readonly lastLent?: boolean;
 }
+
 
 export interface CreateDetectorOptions extends DetectorOptions {
   /** Default: `onnx` where the detector has a conversion (ONNX_DETECTORS), else `tfjs`. */
