@@ -16,7 +16,7 @@ interface Request {
   id: number;
   image: RawImage;
   needs: AnalysisNeeds;
-  /** The helper's side of a lent detection (src/vision/detect/lent-part.ts), as the pool's `lend` task. */
+  /** The helper's side of a lent detection (src/vision/shared-work.ts), as the pool's `lend` task. */
   lend?: boolean;
 }
 
@@ -72,13 +72,13 @@ export class ModelThread {
 
   /**
    * Runs the thread's models on `image` (its pixels are copied once and the copy transferred,
-   * as the pool does). A loan in `needs.detect` goes with it.
+   * as the pool does). A share in `needs.detect` goes with it.
    */
   analyse(image: RawImage, needs: AnalysisNeeds): Promise<Analysis> {
     return this.send(image, needs, false);
   }
 
-  /** The helper task of a lent detection: runs the loan's part unless its owner kept it. */
+  /** The helper task of a lent detection: runs the shared part unless its owner has claimed it. */
   lend(image: RawImage, needs: AnalysisNeeds): Promise<void> {
     return this.send(image, needs, true).then(() => undefined);
   }
@@ -86,7 +86,7 @@ export class ModelThread {
   private send(image: RawImage, needs: AnalysisNeeds, lend: boolean): Promise<Analysis> {
     const id = this.next++;
     const rgb = new Uint8Array(image.rgb);
-    const port = needs.detect?.loan?.port;
+    const port = needs.detect?.share?.port;
     return new Promise<Analysis>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, image: { width: image.width, height: image.height, rgb }, needs, ...(lend ? { lend } : {}) } satisfies Request, port ? [rgb.buffer, port] : [rgb.buffer]);

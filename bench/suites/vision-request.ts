@@ -23,7 +23,8 @@ import { decodeImage, type DecodedImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
 import type { AnalysisNeeds } from '../../src/vision/analysis.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
-import { DEFAULT_DETECTOR, openLoan } from '../../src/vision/detect/index.js';
+import { DEFAULT_DETECTOR } from '../../src/vision/detect/index.js';
+import { openShare } from '../../src/vision/shared-work.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
 import { VisionPool } from '../../src/vision/pool.js';
@@ -171,10 +172,10 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
     await Promise.all([detectThread.warm(), safetyThread.warm()]);
     const both = (decoded: DecodedImage) => {
       // As the pool does: the request's task runs CenterNet, and the other thread runs SSD's lent part beside its safety rating.
-      const { owner, helper } = openLoan();
+      const { owner, helper } = openShare();
       return Promise.all([
-        detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, loan: owner } }),
-        safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, loan: helper } }),
+        detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner } }),
+        safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, share: helper } }),
         shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
       ]);
     };

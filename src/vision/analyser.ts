@@ -3,18 +3,18 @@
  * given) boxes with the SAM encoder run once, then text. Lives inside a worker thread in
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
-import type { Analysis, AnalysisNeeds, DetectedObject, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
-import type { PartLoan } from './detect/lent-part.js';
+import type { Analysis, AnalysisNeeds, DetectedObject, MaskHelp, MaskShare, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
+import type { WorkShare } from './shared-work.js';
 import type { SamEmbedding } from './segment/sam.js';
 import { measureTextLikeness } from './text-page.js';
 
 type DetectOpts = { minScore?: number; maxDetections?: number };
 
 export interface DetectCapability {
-  /** With a loan, part of the work may come from a helper task on another thread (detect/lent-part.ts). */
-  detect(img: RawImage, opts?: DetectOpts, loan?: PartLoan): Promise<DetectedObject[]>;
-  /** The helper's side of a loan: runs the lendable part unless the owner kept it. Only detectors that have one. */
-  lend?(img: RawImage, opts: DetectOpts, loan: PartLoan): Promise<boolean>;
+  /** With a share, part of the work may come from a helper task on another thread (shared-work.ts). */
+  detect(img: RawImage, opts?: DetectOpts, share?: WorkShare): Promise<DetectedObject[]>;
+  /** The helper's side of a share: runs the lendable part unless the owner has claimed it. Only detectors that have one. */
+  lend?(img: RawImage, opts: DetectOpts, share: WorkShare): Promise<boolean>;
   /** The score the detector asserts a label from (its default threshold), when known. */
   readonly threshold?: number;
   /** Resize / inference / post-processing ms of the last detect(), when the detector keeps them. */
@@ -31,13 +31,16 @@ export interface EmbeddingReuse {
 }
 
 export interface SegmentCapability {
-  /** Encodes once (or reuses `reuse.cached`), then one mask per box. */
+  /** Encodes once (or reuses `reuse.cached`), then one mask per box; with `share`, a helper on another worker may make some. */
   masks(
     img: RawImage,
     boxes: Array<{ box: DetectedObject['box']; label: string }>,
     times: Analysis['times'],
     reuse?: EmbeddingReuse,
-  ): Promise<ObjectMask[]>;
+    share?: MaskShare,
+  ): Promise<{ masks: ObjectMask[]; fromHelper: number }>;
+  /** The helper's side of a shared segmentation: masks for the boxes the owner has not claimed. */
+  helpMasks(help: MaskHelp, share: WorkShare): Promise<number>;
 }
 
 export interface ReadCapability {
@@ -70,7 +73,7 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
   const asserted = () => (result.objects ?? []).filter((o) => threshold === undefined || o.score >= threshold);
   if (needs.detect && caps.detect) {
     const t = now();
-    result.objects = await caps.detect.detect(image, detectOptions(needs.detect, threshold), needs.detect.loan);
+    result.objects = await caps.detect.detect(image, detectOptions(needs.detect, threshold), needs.detect.share);
     if (threshold !== undefined) result.detectThreshold = threshold;
     times.detect = now() - t;
     const stages = caps.detect.lastTimes?.();
@@ -78,7 +81,9 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
   }
   if (needs.segment && caps.segment) {
     const boxes = needs.segment.boxes ?? asserted().map((o) => ({ box: o.box, label: o.label }));
-    result.masks = boxes.length ? await caps.segment.masks(image, boxes, times, reuse) : [];
+    const made = boxes.length ? await caps.segment.masks(image, boxes, times, reuse, needs.segment.share) : { masks: [], fromHelper: 0 };
+    result.masks = made.masks;
+    if (made.fromHelper) result.masksFromHelper = made.fromHelper;
   }
   if (needs.people && caps.people) {
     const t = now();
@@ -108,17 +113,17 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
 }
 
 /**
- * The helper task of a lent detection (detect/lent-part.ts): runs the detector's lendable
+ * The helper task of a lent detection (shared-work.ts): runs the detector's lendable
  * part for the owner's detect(), with the same options, unless the owner kept it.
  */
 export async function lendDetectPart(caps: VisionModels, image: RawImage, needs: NonNullable<AnalysisNeeds['detect']>): Promise<boolean> {
-  if (!caps.detect?.lend || !needs.loan) return false;
-  return caps.detect.lend(image, detectOptions(needs, caps.detect.threshold), needs.loan);
+  if (!caps.detect?.lend || !needs.share) return false;
+  return caps.detect.lend(image, detectOptions(needs, caps.detect.threshold), needs.share);
 }
 
 /** The detector's options for a request's needs: "possible" detections go down to threshold × belowThreshold. */
 function detectOptions(needs: NonNullable<AnalysisNeeds['detect']>, threshold: number | undefined): DetectOpts {
-  const { belowThreshold, loan: _loan, ...opts } = needs;
+  const { belowThreshold, share: _share, ...opts } = needs;
   if (opts.minScore === undefined && belowThreshold !== undefined && threshold !== undefined) opts.minScore = threshold * belowThreshold;
   return opts;
 }

@@ -25,12 +25,16 @@ export interface AnalysisNeeds {
     belowThreshold?: number;
     /**
      * Set by the vision pool: this detection's lendable part may be run by a helper task on
-     * another worker (detect/lent-part.ts). Transferred with the task.
+     * another worker (shared-work.ts). Transferred with the task.
      */
-    loan?: PartLoan;
+    share?: WorkShare;
   };
   /** Masks for these boxes, or for the detections when `boxes` is absent. */
-  segment?: { boxes?: Array<{ box: NormBox; label: string }> };
+  segment?: {
+    boxes?: Array<{ box: NormBox; label: string }>;
+    /** Set by the vision pool: the boxes' masks may be shared with a helper task on another worker. */
+    share?: MaskShare;
+  };
   /**
    * Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with
    * fallback). `onlyIfPage`: read only when the image measures like a page of text and the
@@ -91,7 +95,25 @@ export interface ReadLine {
 export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety' | 'people', number>>;
 
 import type { SafetyRating } from './safety/ratings.js';
-import type { PartLoan } from './detect/lent-part.js';
+import type { WorkShare } from './shared-work.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { SamEmbedding } from './segment/sam.js';
+
+/**
+ * Sharing a segmentation's boxes with a second worker (shared-work.ts): once the encoder has
+ * run, the owner posts `MaskHelp` on `ready` (to the pool, which then queues the helper), and
+ * the two work through the boxes' masks with `work`.
+ */
+export interface MaskShare {
+  work: WorkShare;
+  ready: MessagePort;
+}
+
+/** What a mask helper needs: the image's SAM embedding (in shared memory) and the boxes. */
+export interface MaskHelp {
+  embedding: SamEmbedding;
+  boxes: Array<{ box: NormBox; label: string }>;
+}
 /** Gemini's safetyRatings entry, for the categories a model assessed. */
 export type { SafetyRating };
 
@@ -102,6 +124,8 @@ export interface Analysis {
   /** Whether the image measured like a page of text (when reading depended on it). */
   textPage?: boolean;
   masks?: ObjectMask[];
+  /** How many of `masks` a helper task made on another worker (shared-work.ts). */
+  masksFromHelper?: number;
   text?: ReadLine[];
   safety?: SafetyRating[];
   people?: { faces: PersonFace[]; poses: PersonPose[] };

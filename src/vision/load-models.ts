@@ -4,8 +4,9 @@
  * small image so the first request does not pay for graph compilation.
  */
 import type { VisionModels } from './analyser.js';
-import type { ObjectMask, RawImage } from './analysis.js';
-import { createDetector, lendPart, type DetectOptions, type PartLoan } from './detect/index.js';
+import type { MaskHelp, NormBox, ObjectMask, RawImage } from './analysis.js';
+import { createDetector, type DetectOptions } from './detect/index.js';
+import { helpWith, workTogether, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
 import { encodeMaskPng } from './segment/mask-png.js';
@@ -40,6 +41,11 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     return () => (p ??= f());
   };
   const loadSam = once(async () => sam?.load());
+  /** One box's mask, as a PNG the answer carries. */
+  const maskOf = async (embedding: SamEmbedding, { box, label }: { box: NormBox; label: string }): Promise<ObjectMask> => {
+    const m = await sam!.maskForBox(embedding, box);
+    return { label, box: m.box, png: await encodeMaskPng(m), score: m.score };
+  };
   const loadOcr = once(async () => {
     await Promise.all([tesseract?.load(), paddle?.load()]);
   });
@@ -49,37 +55,50 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     ...(detector
       ? {
           detect: {
-            detect: (img, opts, loan) => detector.detect(img, opts, loan),
+            detect: (img, opts, share) => detector.detect(img, opts, share),
             threshold: detector.defaultMinScore,
             lastTimes: () => (detector.lastTimes ? { ...detector.lastTimes, ...(detector.lastLent !== undefined ? { lent: detector.lastLent } : {}) } : undefined),
-            ...(detector.lendableCandidates ? { lend: (img: RawImage, opts: DetectOptions, loan: PartLoan) => lendPart(loan, () => detector.lendableCandidates!(img, opts)) } : {}),
+            ...(detector.lendableCandidates ? { lend: async (img: RawImage, opts: DetectOptions, share: WorkShare) => (await helpWith(share, 1, () => detector.lendableCandidates!(img, opts))) > 0 } : {}),
           },
         }
       : {}),
     ...(sam
       ? {
           segment: {
-            async masks(img, boxes, times, reuse) {
+            async masks(img, boxes, times, reuse, share) {
               await loadSam();
               let t = performance.now();
               let embedding: SamEmbedding;
+              let shared: SamEmbedding | undefined;
               if (reuse?.cached) {
                 // onnxruntime-node refuses tensors over shared memory: one 4 MiB copy per request.
                 embedding = unshared(reuse.cached);
+                shared = reuse.cached;
               } else {
                 embedding = await sam.encode(img);
                 times.samEncode = performance.now() - t;
                 // Shared memory, so the pool can keep it and lend it to any worker uncopied.
-                if (reuse) reuse.computed = shareEmbedding(embedding);
+                if (reuse || share) shared = shareEmbedding(embedding);
+                if (reuse) reuse.computed = shared;
               }
               t = performance.now();
-              const masks: ObjectMask[] = [];
-              for (const { box, label } of boxes) {
-                const m = await sam.maskForBox(embedding, box);
-                masks.push({ label, box: m.box, png: await encodeMaskPng(m), score: m.score });
+              let masks: ObjectMask[] = [];
+              let fromHelper = 0;
+              if (share && boxes.length > 1) {
+                // The pool queues a helper on the other worker; whoever is free takes the next box.
+                share.ready.postMessage({ embedding: shared!, boxes } satisfies MaskHelp);
+                share.ready.close();
+                ({ results: masks, fromHelper } = await workTogether(share.work, boxes.length, (i) => maskOf(embedding, boxes[i]!)));
+              } else {
+                for (const b of boxes) masks.push(await maskOf(embedding, b));
               }
               times.samDecode = performance.now() - t;
-              return masks;
+              return { masks, fromHelper };
+            },
+            async helpMasks(help, share) {
+              await loadSam();
+              const embedding = unshared(help.embedding);
+              return helpWith(share, help.boxes.length, (i) => maskOf(embedding, help.boxes[i]!));
             },
           },
         }

@@ -19,9 +19,10 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
-import type { Analysis, AnalysisNeeds, RawImage } from './analysis.js';
+import type { Analysis, AnalysisNeeds, MaskHelp, RawImage } from './analysis.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { LENDING_DETECTORS } from './detect/ids.js';
-import { keptByOwner, openLoan, type PartLoan } from './detect/lent-part.js';
+import { allClaimed, openShare, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
 import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
 import type { SamEmbedding } from './segment/sam.js';
@@ -41,22 +42,27 @@ export interface VisionPoolOptions {
   /** Bytes of SAM encoder outputs kept for repeat segmentations (0: none). Default 64 MiB. */
   embeddingCacheBytes?: number;
   /**
-   * Whether a detector with a lendable part (the fused default) runs it on a second worker
-   * when one is free (detect/lent-part.ts). Default true with 2+ threads; false is for
-   * measuring the difference.
+   * Whether a request's independent work (the fused default's SSD half, SAM's boxes) is
+   * shared with a second worker when one is free (shared-work.ts). Default true with 2+
+   * threads; false is for measuring the difference.
    */
-  lendDetectPart?: boolean;
+  shareWork?: boolean;
   /** Receives each analysis's stage timings at debug level (e.g. the server's pino logger). */
   logger?: { debug(obj: object, msg: string): void };
 }
 
 export interface WorkerTask {
-  /** `lend`: the helper of a lent detection (detect/lent-part.ts), with the loan in `needs.detect`. */
-  kind: 'analyse' | 'lend' | 'warm';
+  /**
+   * `lend`: the helper of a lent detection (shared-work.ts), with the share in `needs.detect`;
+   * `masks`: the helper of a shared segmentation, with `maskHelp` and `maskShare`.
+   */
+  kind: 'analyse' | 'lend' | 'masks' | 'warm';
   image?: RawImage;
   needs?: AnalysisNeeds;
   /** The SAM encoder's output for this image, when the pool has it. */
   samEmbedding?: SamEmbedding;
+  maskHelp?: MaskHelp;
+  maskShare?: WorkShare;
 }
 
 /** What a worker answers: the analysis, plus the SAM embedding it computed (for the cache). */
@@ -76,7 +82,9 @@ export class VisionPool {
   readonly intraOpThreads: number;
   private readonly embeddings: EmbeddingCache | undefined;
   private readonly logger: VisionPoolOptions['logger'];
-  /** Whether a detection lends a part to a helper task (detect/lent-part.ts): its detector has one, and there is a second thread. */
+  /** Whether work is shared with a second worker (shared-work.ts): there is one, and it is not turned off. */
+  private readonly shares: boolean;
+  /** Whether a detection lends a part to a helper task: its detector has one. */
   private readonly lends: boolean;
   private warmed: Promise<void> | undefined;
 
@@ -87,7 +95,8 @@ export class VisionPool {
     this.embeddings = opts.models.segment && cacheBytes > 0 ? new EmbeddingCache(cacheBytes) : undefined;
     this.logger = opts.logger;
     const detector = opts.models.detector;
-    this.lends = (opts.lendDetectPart ?? true) && this.threads > 1 && detector !== null && (LENDING_DETECTORS as readonly string[]).includes(detector) && opts.models.detectorRuntime !== 'tfjs';
+    this.shares = (opts.shareWork ?? true) && this.threads > 1;
+    this.lends = this.shares && detector !== null && (LENDING_DETECTORS as readonly string[]).includes(detector) && opts.models.detectorRuntime !== 'tfjs';
     const filename = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
     this.pool = new Piscina({
       filename,
@@ -123,12 +132,21 @@ export class VisionPool {
     // Hashed off the event loop, and before taking a worker slot.
     const key = needs.segment && this.embeddings ? await imageKey(image) : undefined;
     // Queued before the helper, so the request's own task starts first (admission keeps a request's tasks in order).
-    const loan = needs.detect && this.lends ? openLoan() : undefined;
-    const ownNeeds: AnalysisNeeds = loan ? { ...needs, detect: { ...needs.detect, loan: loan.owner } } : needs;
+    const loan = needs.detect && this.lends ? openShare() : undefined;
+    // Masks of several boxes: once the encoder has run, the other worker takes boxes too.
+    const masks = needs.segment && this.shares ? { work: openShare(), ready: new MessageChannel() } : undefined;
+    let ownNeeds: AnalysisNeeds = loan ? { ...needs, detect: { ...needs.detect, share: loan.owner } } : needs;
+    if (masks) ownNeeds = { ...ownNeeds, segment: { ...needs.segment, share: { work: masks.work.owner, ready: masks.ready.port1 } } };
+    const ports: MessagePort[] = [...(loan ? [loan.owner.port] : []), ...(masks ? [masks.work.owner.port, masks.ready.port1] : [])];
     // Admission counts tasks with one signal as one request: a caller without a signal still
-    // gets one for its task and the helper, released once both are done.
-    const ticket = loan && !signal ? new AbortController() : undefined;
+    // gets one for its task and the helpers, released once all are done.
+    const ticket = (loan || masks) && !signal ? new AbortController() : undefined;
     const admitAs = signal ?? ticket?.signal;
+    let maskHelper: Promise<void> | undefined;
+    masks?.ready.port2.once('message', (help: MaskHelp) => {
+      // The embedding is in shared memory: nothing to copy or transfer but the port.
+      maskHelper = this.help(masks.work.helper, help.boxes.length, admitAs, () => ({ task: { kind: 'masks', maskHelp: help, maskShare: masks.work.helper }, transfer: [] }));
+    });
     // The signal is not handed to piscina: aborting a running task terminates its worker
     // thread, and onnxruntime inside it can take the whole process down with it
     // ("terminate called after throwing Napi::Error"). A request that goes away stops waiting
@@ -149,7 +167,7 @@ export class VisionPool {
       const started = performance.now();
       let result: WorkerResult;
       try {
-        result = (await this.pool.run(task, { transferList: loan ? [pixels.buffer, loan.owner.port] : [pixels.buffer] })) as WorkerResult;
+        result = (await this.pool.run(task, { transferList: [pixels.buffer, ...ports] })) as WorkerResult;
       } catch (err) {
         if (err instanceof Error && /terminated|closed/i.test(err.message)) throw unavailable('The vision engine is restarting.', 2);
         throw err;
@@ -169,32 +187,43 @@ export class VisionPool {
       );
       return analysis;
     });
-    if (loan) {
-      const helped = this.lend(image, needs.detect!, loan.helper, admitAs);
-      if (ticket) void Promise.allSettled([work, helped]).then(() => ticket.abort());
-    }
+    const lent =
+      loan &&
+      this.help(loan.helper, 1, admitAs, () => {
+        const pixels = new Uint8Array(image.rgb);
+        return { task: { kind: 'lend', image: { width: image.width, height: image.height, rgb: pixels }, needs: { detect: { ...needs.detect, share: loan.helper } } }, transfer: [pixels.buffer] };
+      });
+    void work
+      .catch(() => undefined)
+      .then(async () => {
+        masks?.ready.port2.close();
+        // The owner never called for a mask helper (fewer than two boxes).
+        if (masks && !maskHelper) masks.work.helper.port.close();
+        await Promise.allSettled([lent, maskHelper]);
+        ticket?.abort();
+      });
     return untilAborted(work, signal);
   }
 
   /**
-   * The helper task of a lent detection: runs the part on whichever worker is free first,
-   * unless the request's own task has kept it by then. Its failures only mean the owner
-   * runs the part itself, so they are not the request's.
+   * Queues a helper task (shared-work.ts) for the request of `signal`: it runs on whichever
+   * worker is free first, unless the owner has claimed all `count` items by then (then it
+   * never goes to a worker, and its copies are never made). Its failures only mean the owner
+   * runs those items itself, so they are not the request's.
    */
-  private async lend(image: RawImage, detect: NonNullable<AnalysisNeeds['detect']>, loan: PartLoan, signal?: AbortSignal): Promise<void> {
+  private async help(share: WorkShare, count: number, signal: AbortSignal | undefined, make: () => { task: WorkerTask; transfer: ArrayBuffer[] }): Promise<void> {
     let sent = false;
     try {
       await this.admission.run(signal, async () => {
-        if (keptByOwner(loan)) return;
-        const pixels = new Uint8Array(image.rgb);
-        const task: WorkerTask = { kind: 'lend', image: { width: image.width, height: image.height, rgb: pixels }, needs: { detect: { ...detect, loan } } };
+        if (allClaimed(share, count)) return;
+        const { task, transfer } = make();
         sent = true;
-        await this.pool.run(task, { transferList: [pixels.buffer, loan.port] });
+        await this.pool.run(task, { transferList: [...transfer, share.port] });
       });
     } catch {
-      // Refused, timed out or aborted while queued, or the worker failed: the owner runs the part.
+      // Refused, timed out or aborted while queued, or the worker failed: the owner does the work.
     } finally {
-      if (!sent) loan.port.close();
+      if (!sent) share.port.close();
     }
   }
 
@@ -218,8 +247,13 @@ export class VisionPool {
     };
   }
 
+  /**
+   * Waits for the running tasks (a helper may still be at work after its request answered),
+   * then ends the threads: terminating one inside an onnxruntime call can take the process
+   * down ("terminate called after throwing Napi::Error").
+   */
   close(): Promise<void> {
-    return this.pool.destroy();
+    return this.pool.close();
   }
 }
 

@@ -13,6 +13,7 @@ const caps = loadVisionModels((workerData as { models: ModelSelection }).models)
 export default async function run(task: WorkerTask): Promise<WorkerResult | void> {
   if (task.kind === 'warm') return caps.warm();
   if (task.kind === 'lend') return void (await lendDetectPart(caps, task.image!, task.needs?.detect ?? {}));
+  if (task.kind === 'masks') return void (await caps.segment?.helpMasks(task.maskHelp!, task.maskShare!));
   const reuse: EmbeddingReuse = task.samEmbedding ? { cached: task.samEmbedding } : {};
   const analysis = await analyseImage(caps, task.image!, task.needs ?? {}, reuse);
   // A computed embedding is in shared memory: returning it shares it with the pool's cache.

@@ -6,14 +6,14 @@
  *
  * onnxruntime-node runs a session synchronously on the calling thread, so in one worker the
  * two run one after the other and a detection costs their sum (quiet: 51.8 ms against SSD's
- * 15.6 ms and CenterNet's 37.5 ms alone, docs/detectors.md). Given a loan (./lent-part.ts),
+ * 15.6 ms and CenterNet's 37.5 ms alone, docs/detectors.md). Given a share (../shared-work.ts),
  * SSD's part is offered to another model thread while this one runs CenterNet, so on an
  * idle server a detection costs about CenterNet alone; on a busy one it runs both here, as
- * without the loan.
+ * without the share.
  */
 import { OnnxCenterNetDetector } from './centernet-onnx.js';
 import { finishDetections } from './finish.js';
-import { takePart, type PartLoan } from './lent-part.js';
+import { workTogether, type WorkShare } from '../shared-work.js';
 import type { Candidate } from './nms.js';
 import { FUSED_CENTERNET_INPUT, FUSED_MIN_SCORE, FUSION, fuseDetectors, type FusionOptions } from './fusion.js';
 import type { SessionTuning } from './onnx/session.js';
@@ -66,10 +66,10 @@ export class FusedDetector implements Detector {
   }
 
   /**
-   * Detections for `img`. With `loan`, SSD's candidates come from the thread that borrowed
+   * Detections for `img`. With `share`, SSD's candidates come from the thread that claimed
    * the part (lendableCandidates there), unless this thread reaches it first.
    */
-  async detect(img: RgbImage, opts: DetectOptions = {}, loan?: PartLoan): Promise<Detection[]> {
+  async detect(img: RgbImage, opts: DetectOptions = {}, share?: WorkShare): Promise<Detection[]> {
     checkImage(img);
     await this.load();
     const minScore = opts.minScore ?? this.defaultMinScore;
@@ -80,12 +80,12 @@ export class FusedDetector implements Detector {
     let first: Candidate[];
     let second: Candidate[];
     this.lastLent = false;
-    if (loan) {
+    if (share) {
       // CenterNet, the slower, first: by the time it is done a helper has usually run SSD.
       second = await this.centernet.candidates(img, floor);
-      const part = await takePart(loan, () => this.ssd.candidates(img, false, floor));
-      first = part.candidates;
-      this.lastLent = part.lent;
+      const part = await workTogether(share, 1, () => this.ssd.candidates(img, false, floor));
+      first = part.results[0]!;
+      this.lastLent = part.fromHelper > 0;
     } else {
       [first, second] = await Promise.all([this.ssd.candidates(img, false, floor), this.centernet.candidates(img, floor)]);
     }

@@ -8,6 +8,6 @@ export type DetectorId = (typeof DETECTOR_IDS)[number];
 
 /**
  * Detectors with a part worth running on a second model thread (their lendableCandidates,
- * ./lent-part.ts): the fused one, whose SSD half then runs beside CenterNet, not after it.
+ * ../shared-work.ts): the fused one, whose SSD half then runs beside CenterNet, not after it.
  */
 export const LENDING_DETECTORS: readonly DetectorId[] = ['ssd-centernet'];

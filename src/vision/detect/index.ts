@@ -13,13 +13,12 @@ import { OnnxSsdDetector } from './ssd-onnx.js';
 import type { DetectorOptions, TfjsDetector } from './tfjs-detector.js';
 import { YOLOV5_LICENCE_WARNING, YOLOV5_PACKAGE, YoloV5Detector } from './yolov5.js';
 import type { Detection, DetectOptions, Detector, RgbImage } from './types.js';
-import type { PartLoan } from './lent-part.js';
+import type { WorkShare } from '../shared-work.js';
 import type { Candidate } from './nms.js';
 
 export type { Alternative, Box, Detection, DetectOptions, Detector, RgbImage } from './types.js';
 export { COCO_CLASSES, cocoClassesInPrompt, isCocoClass, vocabulary, type CocoClass, type PromptClasses } from './coco.js';
 export { iou, nms, type Candidate, type NmsOptions } from './nms.js';
-export { keptByOwner, lendPart, openLoan, takePart, type PartLoan } from './lent-part.js';
 export {
   fetchModelPackage,
   findModelFile,
@@ -116,9 +115,9 @@ export interface LoadedDetector extends Detector {
   readonly defaultMinScore: number;
   readonly secondLook: boolean;
   readonly lastTimes?: DetectStageTimes;
-  /** With a loan (./lent-part.ts), part of the work may come from another thread. */
-  detect(img: RgbImage, opts?: DetectOptions, loan?: PartLoan): Promise<Detection[]>;
-  /** The part another thread may run for detect(img, opts, loan): only detectors that have one. */
+  /** With a share (../shared-work.ts), part of the work may come from another thread. */
+  detect(img: RgbImage, opts?: DetectOptions, share?: WorkShare): Promise<Detection[]>;
+  /** The part another thread may run for detect(img, opts, share): only detectors that have one. */
   lendableCandidates?(img: RgbImage, opts?: DetectOptions): Promise<Candidate[]>;
   /** Whether the last detect() had its part run on another thread. */
   readonly lastLent?: boolean;

@@ -59,6 +59,8 @@ describe('VisionPool: a repeat segmentation skips the SAM encoder', () => {
   let pool: VisionPool;
   beforeAll(async () => {
     pool = new VisionPool({ threads: 2, models: { detector: 'ssd-mobilenet', segment: true, ocrLatin: false, ocrCjk: false, safety: false, people: false } });
+    // Both workers ready, as a server's are after start-up: a cold one would spend the request loading SAM.
+    await pool.warm();
   }, 120_000);
   afterAll(() => pool.close());
 
@@ -67,6 +69,11 @@ describe('VisionPool: a repeat segmentation skips the SAM encoder', () => {
     const first = await pool.analyse(img, { detect: {}, segment: {} });
     expect(first.masks?.length).toBeGreaterThanOrEqual(3);
     expect(first.times.samEncode).toBeGreaterThan(0);
+    // The idle second worker made some of the masks (shared-work.ts), and they come back in the boxes' order.
+    expect(first.masksFromHelper).toBeGreaterThanOrEqual(1);
+    const asserted = first.objects!.filter((o) => o.score >= first.detectThreshold!);
+    expect(first.masks!.map((m) => m.label)).toEqual(asserted.map((o) => o.label));
+    first.masks!.forEach((m, i) => m.box.forEach((v, k) => expect(v).toBeCloseTo(asserted[i]!.box[k]!, 6)));
     // Two more at once: both workers get one, neither encodes.
     const again = await Promise.all([pool.analyse(img, { detect: {}, segment: {} }), pool.analyse(img, { detect: {}, segment: {} })]);
     for (const a of again) {
