@@ -12,6 +12,7 @@ import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
 import { createAccessCheck } from './access.js';
 import { createAuthenticator, createKeyAuthenticator, type Principal } from './auth.js';
 import { BodyWatchdog, hasBody, type BodyWatch } from './body-timeouts.js';
+import { settleUnreadBody } from './unread-body.js';
 import { ApiError, internal, invalidArgument, notFound } from '../errors.js';
 import { errorBody } from './error-envelope.js';
 import { publicBaseUrl } from './public-url.js';
@@ -183,6 +184,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.addHook('onResponse', async (req) => {
     bodyWatches.get(req)?.responded();
+  });
+  // An answer sent before the body was read (early 429/503, access refusals, 413) must reach
+  // a client still writing it: drain a declared rest within the limit, else a staged close.
+  app.addHook('onSend', async (req, reply, payload) => {
+    settleUnreadBody(req.raw, reply, req.routeOptions.bodyLimit ?? config.limits.requestBytes);
+    return payload;
   });
   app.addHook('onClose', async () => watchdog.close());
 

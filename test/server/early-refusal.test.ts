@@ -16,6 +16,10 @@ import { createGenerateRoutes } from '../../src/server/routes/generate.js';
 import type { GenerateService } from '../../src/generate/service.js';
 import { notFound, resourceExhausted } from '../../src/errors.js';
 import { RawConnection, type Outcome, type RawResponse } from '../fuzz/raw-http.js';
+import net from 'node:net';
+import { createUploadRoutes } from '../../src/server/routes/upload.js';
+import type { FilesService } from '../../src/files/service.js';
+import { uploadBusy } from '../../src/files/upload-errors.js';
 
 interface Calls {
   refuseChecks: string[];
@@ -50,11 +54,11 @@ afterEach(async () => {
 });
 
 /** `full(n)` says whether the queue is full at the n-th check of a request (1: headers, 2: body in). */
-async function start(full: (check: number) => boolean): Promise<{ port: number; calls: Calls }> {
+async function start(full: (check: number) => boolean, flags: { maxRequestBytes?: number } = {}): Promise<{ port: number; calls: Calls }> {
   const calls: Calls = { refuseChecks: [], prepared: [], counted: 0 };
   let checks = 0;
   app = await buildApp({
-    config: loadConfig({ port: 0, dataDir: '/nonexistent', apiKey: [] }, {}),
+    config: loadConfig({ port: 0, dataDir: '/nonexistent', apiKey: [], ...flags }, {}),
     logger: pino({ level: 'silent' }),
     apiRoutes: [
       createGenerateRoutes(fakeService(calls), {
@@ -152,3 +156,122 @@ describe('generateContent refused by a full model queue', () => {
     }
   });
 });
+
+/**
+ * What a client that is still writing its body sees when the answer comes first. A body
+ * of `total` bytes is written on a raw socket in `piece`-byte pieces every `everyMs`, as a
+ * naive client would: it goes on writing after the response (TCP lets it: a FIN from the
+ * server only ends the server's side), then ends its side and waits for the close.
+ */
+interface SlowOutcome {
+  status?: number;
+  headers: Record<string, string>;
+  body: string;
+  /** A socket error while writing or reading (EPIPE, ECONNRESET), if any. */
+  error?: string;
+  /** Body bytes written before the socket closed or failed. */
+  sent: number;
+}
+
+function slowPost(port: number, target: string, headers: Record<string, string>, total: number, piece = 64 * 1024, everyMs = 5): Promise<SlowOutcome> {
+  return new Promise((resolve) => {
+    const out: SlowOutcome = { headers: {}, body: '', sent: 0 };
+    const received: Buffer[] = [];
+    // allowHalfOpen: the server's FIN does not end our side; we go on writing, as a client busy sending would.
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const head = [`POST ${target} HTTP/1.1`, 'Host: 127.0.0.1', `Content-Length: ${total}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    const chunk = Buffer.alloc(piece, 0x61);
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('connect', () => {
+      socket.write(head);
+      timer = setInterval(() => {
+        if (socket.destroyed) return void clearInterval(timer);
+        const n = Math.min(piece, total - out.sent);
+        socket.write(chunk.subarray(0, n));
+        out.sent += n;
+        if (out.sent < total) return;
+        clearInterval(timer);
+        // All sent: a keep-alive server leaves the connection open, so end our side.
+        setTimeout(() => socket.end(), 300);
+      }, everyMs);
+    });
+    socket.on('data', (d) => received.push(d));
+    socket.on('error', (err: NodeJS.ErrnoException) => (out.error ??= err.code ?? err.message));
+    socket.on('close', () => {
+      clearInterval(timer);
+      const text = Buffer.concat(received).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      const lines = text.slice(0, split < 0 ? text.length : split).split('\r\n');
+      out.status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '')?.[1]) || undefined;
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(':');
+        if (i > 0) out.headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      out.body = split < 0 ? '' : text.slice(split + 4);
+      resolve(out);
+    });
+    setTimeout(() => socket.destroy(), 20_000).unref();
+  });
+}
+
+describe('an early refusal reaches a client still writing its body (no reset)', () => {
+  it('a full queue’s 429 while a 4 MiB caption body is still arriving: the client reads the status and the envelope, and the connection is not reset', async () => {
+    const { port, calls } = await start(() => true);
+    const out = await slowPost(port, '/v1beta/models/gemini-2.5-flash:generateContent', { 'content-type': 'application/json' }, 4 * 1024 * 1024);
+    expect(out.error).toBeUndefined();
+    expect(out.status).toBe(429);
+    expect(out.headers['retry-after']).toBe('3');
+    expect(JSON.parse(out.body).error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
+    expect(out.sent).toBe(4 * 1024 * 1024);
+    expect(calls.prepared).toEqual([]);
+  });
+
+  it('a 429 for a body declared over the route’s limit: Connection: close, and the server reads at most the limit more before it closes, long after the client has the answer', async () => {
+    const { port } = await start(() => true, { maxRequestBytes: 1024 * 1024 });
+    const out = await slowPost(port, '/v1beta/models/gemini-2.5-flash:generateContent', { 'content-type': 'application/json' }, 8 * 1024 * 1024);
+    expect(out.status).toBe(429);
+    expect(out.headers.connection).toBe('close');
+    expect(JSON.parse(out.body).error).toMatchObject({ code: 429, status: 'RESOURCE_EXHAUSTED' });
+    // The client that would not stop is cut off once it sent about the limit more.
+    expect(out.error).toMatch(/EPIPE|ECONNRESET/);
+    expect(out.sent).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it('an upload chunk’s 503 (another replica holds the writer lease) while 8 MiB are still arriving: Connection: close, and the client reads the 503 before the close', async () => {
+    const { port, chunks } = await startUploads();
+    const out = await slowPost(
+      port,
+      '/upload/v1beta/files?upload_id=u1&upload_protocol=resumable',
+      { 'x-goog-upload-command': 'upload, finalize', 'x-goog-upload-offset': '0', 'content-type': 'application/octet-stream' },
+      8 * 1024 * 1024,
+    );
+    expect(out.error).toBeUndefined();
+    expect(out.status).toBe(503);
+    expect(out.headers.connection).toBe('close');
+    expect(out.headers['x-goog-upload-status']).toBe('active');
+    expect(JSON.parse(out.body).error).toMatchObject({ code: 503, status: 'UNAVAILABLE', message: expect.stringMatching(/Another request is writing/) });
+    expect(chunks).toEqual(['u1']);
+  });
+});
+
+/** An app with the upload routes only; every chunk is refused as another replica's, before its body is read. */
+async function startUploads(): Promise<{ port: number; chunks: string[] }> {
+  const chunks: string[] = [];
+  const files = {
+    limits: { fileBytes: 2 * 1024 * 1024 * 1024 },
+    uploadChunk: async (uploadId: string) => {
+      chunks.push(uploadId);
+      throw uploadBusy(0);
+    },
+  } as unknown as FilesService;
+  app = await buildApp({
+    config: loadConfig({ port: 0, dataDir: '/nonexistent', apiKey: [] }, {}),
+    logger: pino({ level: 'silent' }),
+    apiRoutes: [],
+    uploadRoutes: [createUploadRoutes(files)],
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (!address || typeof address !== 'object') throw new Error('no address');
+  return { port: address.port, chunks };
+}
