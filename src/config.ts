@@ -86,6 +86,8 @@ export interface VisionConfig {
   safety: boolean;
   /** Faces, expressions and body pose for questions about people. */
   people: boolean;
+  /** Drop asserted labels an ImageNet classifier refutes on the box's crop (detect/verify-crop.ts). */
+  verifyLabels: boolean;
   /** Worker threads running the models. */
   threads: number;
   /** onnxruntime intra-op threads per model in each worker; undefined: the cores spread over the workers. */
@@ -203,6 +205,7 @@ export interface ConfigFlags {
   ocr?: boolean;
   safety?: boolean;
   people?: boolean;
+  verifyLabels?: boolean;
   visionThreads?: string | number;
   visionIntraThreads?: string | number;
   visionQueue?: string | number;
@@ -273,6 +276,7 @@ const schema = z.object({
   ocr: z.boolean(),
   safety: z.boolean(),
   people: z.boolean(),
+  verifyLabels: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionIntraThreads: positiveInt('vision intra-op threads').optional(),
   visionQueue: z.coerce.number().int().min(0),
@@ -354,6 +358,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
     people: flags.people ?? bool(env.OCELLUS_PEOPLE) ?? true,
+    verifyLabels: flags.verifyLabels ?? bool(env.OCELLUS_VERIFY_LABELS) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionIntraThreads: pick(flags.visionIntraThreads, 'OCELLUS_VISION_INTRA_THREADS', undefined),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
@@ -440,6 +445,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       ocr: c.ocr,
       safety: c.safety,
       people: c.people,
+      verifyLabels: c.verifyLabels,
       threads: c.visionThreads,
       intraOpThreads: c.visionIntraThreads,
       maxQueue: c.visionQueue,

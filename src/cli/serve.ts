@@ -33,6 +33,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--no-segment', 'do not load SAM for segmentation masks (OCELLUS_SEGMENT=0)'))
     .addOption(new Option('--no-ocr', 'do not load the text readers (OCELLUS_OCR=0)'))
     .addOption(new Option('--no-people', 'do not load the face, expression and pose models (OCELLUS_PEOPLE=0)'))
+    .addOption(new Option('--no-verify-labels', 'do not have an ImageNet classifier check asserted labels on their crops (OCELLUS_VERIFY_LABELS=0)'))
     .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
     .addOption(new Option('--vision-intra-threads <n>', 'onnxruntime threads per model in each worker (OCELLUS_VISION_INTRA_THREADS, default: cores / vision threads)'))

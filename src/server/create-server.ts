@@ -164,7 +164,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           queueTimeoutMs: vision.queueTimeoutMs,
           ...(vision.intraOpThreads !== undefined ? { intraOpThreads: vision.intraOpThreads } : {}),
           logger,
-          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people },
+          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels },
         });
   // A replacement engine (tests) stands in for the offline models and claims all of them.
   const installed: InstalledModels | undefined = opts.engine

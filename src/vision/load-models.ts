@@ -6,6 +6,7 @@
 import type { VisionModels } from './analyser.js';
 import type { MaskHelp, NormBox, ObjectMask, RawImage } from './analysis.js';
 import { createDetector, type DetectOptions } from './detect/index.js';
+import { CropVerifier } from './detect/verify-crop.js';
 import { helpWith, workTogether, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
 import { PaddleReader, readText, TesseractReader } from './ocr/index.js';
@@ -29,6 +30,8 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
   const detector = selection.detector
     ? createDetector(selection.detector, { intraOpThreads: threads, ...(selection.detectorRuntime ? { runtime: selection.detectorRuntime } : {}) })
     : undefined;
+  const verifier = detector && selection.verifyLabels ? new CropVerifier({ intraOpThreads: threads }) : undefined;
+  let verifyMs = 0;
   const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
@@ -55,9 +58,19 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     ...(detector
       ? {
           detect: {
-            detect: (img, opts, share) => detector.detect(img, opts, share),
+            async detect(img, opts, share) {
+              const found = await detector.detect(img, opts, share);
+              if (!verifier) return found;
+              const t = performance.now();
+              const kept = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
+              verifyMs = performance.now() - t;
+              return kept;
+            },
             threshold: detector.defaultMinScore,
-            lastTimes: () => (detector.lastTimes ? { ...detector.lastTimes, ...(detector.lastLent !== undefined ? { lent: detector.lastLent } : {}) } : undefined),
+            lastTimes: () =>
+              detector.lastTimes
+                ? { ...detector.lastTimes, ...(detector.lastLent !== undefined ? { lent: detector.lastLent } : {}), ...(verifier ? { verify: verifyMs } : {}) }
+                : undefined,
             ...(detector.lendableCandidates ? { lend: async (img: RawImage, opts: DetectOptions, share: WorkShare) => (await helpWith(share, 1, () => detector.lendableCandidates!(img, opts))) > 0 } : {}),
           },
         }
@@ -126,13 +139,15 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
       : {}),
     ...(nsfw ? { safety: { rate: async (img: RawImage) => (await rateImage(nsfw, img)).ratings } } : {}),
     async warm() {
-      await Promise.all([detector?.load(), loadSam(), loadOcr(), nsfw?.load(), people?.load()]);
+      await Promise.all([detector?.load(), verifier?.load(), loadSam(), loadOcr(), nsfw?.load(), people?.load()]);
       const blank: RawImage = { width: 64, height: 64, rgb: new Uint8Array(64 * 64 * 3).fill(128) };
       await detector?.detect(blank);
+      await verifier?.classify([new Uint8Array(verifier.inputSize * verifier.inputSize * 3).fill(128)]);
       if (sam) await sam.maskForBox(await sam.encode(blank), [0.25, 0.25, 0.75, 0.75]);
     },
     async dispose() {
       detector?.dispose();
+      verifier?.dispose();
       nsfw?.dispose();
       people?.dispose();
       await Promise.all([sam?.dispose(), tesseract?.dispose(), paddle?.dispose()]);

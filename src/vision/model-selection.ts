@@ -20,6 +20,12 @@ export interface ModelSelection {
    * the vision pool sets it from the cores per worker (pool.ts).
    */
   intraOpThreads?: number;
+  /**
+   * A second opinion on asserted labels: an ImageNet classifier judges each box's crop and
+   * refuted labels are dropped (detect/verify-crop.ts). Default false here; the server turns
+   * it on unless `--no-verify-labels`.
+   */
+  verifyLabels?: boolean;
   /** Runtime of the detector: default `onnx` where it has a conversion (detect/index.ts). */
   detectorRuntime?: 'onnx' | 'tfjs';
 }

@@ -55,7 +55,9 @@ let server: RunningServer;
 let work: string;
 
 beforeAll(async () => {
-  server = await startServer();
+  // The label check off: dog-exif6.jpg's upright view is a sideways dog, which the detector calls a cat and the
+  // check rightly drops, leaving nothing to draw; these tests are about drawing what the server answered.
+  server = await startServer({ flags: { verifyLabels: false } });
   work = mkdtempSync(path.join(os.tmpdir(), 'ocellus-ask-test-'));
 });
 afterAll(async () => {

