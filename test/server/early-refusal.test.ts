@@ -20,6 +20,7 @@ import net from 'node:net';
 import { createUploadRoutes } from '../../src/server/routes/upload.js';
 import type { FilesService } from '../../src/files/service.js';
 import { uploadBusy } from '../../src/files/upload-errors.js';
+import { lingerOnClose } from '../../src/server/unread-body.js';
 
 interface Calls {
   refuseChecks: string[];
@@ -251,6 +252,56 @@ describe('an early refusal reaches a client still writing its body (no reset)', 
     expect(out.headers['x-goog-upload-status']).toBe('active');
     expect(JSON.parse(out.body).error).toMatchObject({ code: 503, status: 'UNAVAILABLE', message: expect.stringMatching(/Another request is writing/) });
     expect(chunks).toEqual(['u1']);
+  });
+});
+
+describe('the staged close (lingerOnClose) is bounded', () => {
+  /**
+   * A server socket in staged close, and a client that keeps its side open: `client` runs
+   * against it; resolves with how long after the staged close began the server's socket closed.
+   */
+  async function lingering(opts: { idleMs: number; maxBytes: number; maxMs: number }, client: (socket: net.Socket) => void): Promise<number> {
+    const server = net.createServer();
+    let began = 0;
+    const closed = new Promise<number>((resolve) =>
+      server.on('connection', (socket) => {
+        socket.on('data', () => undefined); // the HTTP parser's part: read and discard
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(Date.now() - began));
+        lingerOnClose(socket, opts);
+        began = Date.now();
+        socket.destroySoon(); // what Node's HTTP server calls after a Connection: close response
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => undefined);
+    socket.on('connect', () => client(socket));
+    try {
+      return await closed;
+    } finally {
+      socket.destroy();
+      server.close();
+    }
+  }
+
+  it('closes once the client has been quiet for idleMs, not before, and not at once', async () => {
+    const ms = await lingering({ idleMs: 300, maxBytes: 1 << 20, maxMs: 10_000 }, (socket) => {
+      setTimeout(() => socket.write('still sending'), 150);
+    });
+    expect(ms).toBeGreaterThanOrEqual(400); // 150 ms + 300 ms quiet, less timer slack
+    expect(ms).toBeLessThan(5_000);
+  });
+
+  it('closes as soon as the client ends its side, or sends more than maxBytes, or maxMs passes', async () => {
+    expect(await lingering({ idleMs: 5_000, maxBytes: 1 << 20, maxMs: 10_000 }, (socket) => socket.end('bye'))).toBeLessThan(2_000);
+    expect(await lingering({ idleMs: 5_000, maxBytes: 1_000, maxMs: 10_000 }, (socket) => socket.write(Buffer.alloc(4_000)))).toBeLessThan(2_000);
+    const capped = await lingering({ idleMs: 5_000, maxBytes: 1 << 20, maxMs: 400 }, (socket) => {
+      const t = setInterval(() => (socket.destroyed ? clearInterval(t) : socket.write('x')), 50);
+    });
+    expect(capped).toBeGreaterThanOrEqual(350);
+    expect(capped).toBeLessThan(3_000);
   });
 });
 
