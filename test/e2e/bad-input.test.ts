@@ -267,8 +267,8 @@ describe('accepted formats, measured upright, decoded right side up', () => {
     candidates: Array<{ content: { parts: Array<{ text: string }> }; finishReason: string }>;
     usageMetadata: { promptTokensDetails: Array<{ modality: string; tokenCount: number }> };
   }
-  async function answer(body: unknown, config?: Record<string, unknown>): Promise<{ text: string; res: Generated }> {
-    const r = await generate(main, config ? { ...(body as object), generationConfig: config } : body);
+  async function answer(body: unknown, config?: Record<string, unknown>, server = main): Promise<{ text: string; res: Generated }> {
+    const r = await generate(server, config ? { ...(body as object), generationConfig: config } : body);
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     const res = r.json as Generated;
     expect(res.candidates[0]!.finishReason).toBe('STOP');
@@ -312,15 +312,27 @@ describe('accepted formats, measured upright, decoded right side up', () => {
 
   // dog.jpg turned 90° clockwise by metadata only (EXIF orientation 6, HEIF irot): upright it
   // is 576×768, and the detector must see exactly what it sees in the same photo turned by
-  // pixels (a plain PNG), with the animal where the dog lies once turned.
+  // pixels (a plain PNG), with the animal where the dog lies once turned. The detector calls
+  // the sideways dog a cat, which the label check (an ImageNet classifier on the crop) rightly
+  // drops, leaving nothing to place: these comparisons ask a server with the check off.
   let turnedByPixels: Array<{ box_2d: Box2d; label: string }>;
+  let unchecked: RunningServer;
+  let turnedPng: Buffer;
   const detections = async (body: unknown) =>
-    expectDetections(JSON.parse((await answer(body, { responseMimeType: 'application/json' })).text));
+    expectDetections(JSON.parse((await answer(body, { responseMimeType: 'application/json' }, unchecked)).text));
 
+  afterAll(() => unchecked?.stop());
   beforeAll(async () => {
-    const png = await sharp(readFixture('dog.jpg')).rotate(90).png().toBuffer();
-    expect(await sharp(png).metadata()).toMatchObject({ width: 576, height: 768 });
-    turnedByPixels = await detections(inline('image/png', png, DETECT));
+    unchecked = await startServer({ flags: { verifyLabels: false, segment: false, ocr: false } });
+    turnedPng = await sharp(readFixture('dog.jpg')).rotate(90).png().toBuffer();
+    expect(await sharp(turnedPng).metadata()).toMatchObject({ width: 576, height: 768 });
+    turnedByPixels = await detections(inline('image/png', turnedPng, DETECT));
+  });
+
+  it('on the default settings the label check drops the "cat" the detector sees in the sideways dog', async () => {
+    expect(turnedByPixels.map((d) => d.label)).toContain('cat');
+    const checked = expectDetections(JSON.parse((await answer(inline('image/png', turnedPng, DETECT), { responseMimeType: 'application/json' })).text));
+    expect(checked.map((d) => d.label)).not.toContain('cat');
   });
 
   it.each([
