@@ -126,17 +126,19 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
   }
 
   const threads = o.intraOpThreads;
-  const caps = loadVisionModels({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
+  // The server's default: the label check (detect/verify-crop.ts) runs after the detector.
+  const caps = loadVisionModels({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads, verifyLabels: true });
   await caps.warm();
-  const split: Record<'resize' | 'infer' | 'post', number[]> = { resize: [], infer: [], post: [] };
+  const split: Record<'resize' | 'infer' | 'post' | 'verify', number[]> = { resize: [], infer: [], post: [], verify: [] };
   rows.push([
-    `detector (${DEFAULT_DETECTOR}, onnxruntime ${threads} thread${threads > 1 ? 's' : ''}), as the worker calls it`,
+    `detector (${DEFAULT_DETECTOR}, onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) + label check, as the worker calls it`,
     await timeRuns(o.runs, async (i) => {
       const a = await analyseImage(caps, img, DETECT_NEEDS);
-      if (i >= 0 && a.detectStages) for (const k of ['resize', 'infer', 'post'] as const) split[k].push(a.detectStages[k]);
+      if (i >= 0 && a.detectStages) for (const k of ['resize', 'infer', 'post', 'verify'] as const) split[k].push(a.detectStages[k] ?? 0);
     }),
   ]);
-  for (const k of ['resize', 'infer', 'post'] as const) rows.push([`  of which ${k === 'resize' ? 'sharp resize to 300²' : k === 'infer' ? 'ORT inference' : 'box decode + NMS'}`, split[k]]);
+  const stageName = { resize: 'sharp resizes to 300² and 512²', infer: 'ORT inference (SSD and CenterNet, one thread)', post: 'box decode + fusion + NMS', verify: 'label check (crops + EfficientNet-B0)' };
+  for (const k of ['resize', 'infer', 'post', 'verify'] as const) rows.push([`  of which ${stageName[k]}`, split[k]]);
   rows.push([`safety rating (nsfwjs Mid, image + mirror; onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) on the ≤ ${SAFETY_SIDE} copy`, await timeRuns(o.runs, () => analyseImage(caps, small, { safety: true }))]);
   rows.push([
     `  of which preprocessing (resize to ${NSFW_INPUT_SIZE}², 0..1 floats, mirror)`,
@@ -163,7 +165,7 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
     await analyseImage(caps, await shrink(decoded, SAFETY_SIDE), { safety: true });
   });
   await caps.dispose();
-  const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads });
+  const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads, verifyLabels: true });
   // The second thread holds the detector too: it runs the fused detector's lent SSD part, as the pool's second worker does.
   const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
   let parallel: number[];
