@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { knownLabels, labelName } from '../src/engine/compose/labels.js';
+import { isDetectorId, missingDetectorWeights } from '../src/vision/detect/index.js';
 import { evalPhotoPath } from '../test/support/fixtures.js';
 import { startServer, type RunningServer } from '../test/support/server.js';
 import {
@@ -189,6 +190,10 @@ export async function evaluateLabelled(opts: LabelledOptions = {}): Promise<Labe
   const names = Object.fromEntries(knownLabels().map((l) => [l, [labelName(l, 'en', 1), labelName(l, 'en', 2)]]));
   const started = performance.now();
   const concurrency = Math.max(1, opts.concurrency ?? 2);
+  // The CLI checks this before it starts a server (src/cli/preflight.ts); this in-process server
+  // would only fail at the first request, as a 500. Say what to run instead.
+  const missing = opts.detector && isDetectorId(opts.detector) ? missingDetectorWeights(opts.detector) : null;
+  if (missing) throw missing;
   const server: RunningServer = await startServer({
     flags: { visionThreads: concurrency, ...(opts.detector ? { detector: opts.detector } : {}) },
   });
