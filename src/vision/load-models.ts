@@ -67,10 +67,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
               return kept;
             },
             threshold: detector.defaultMinScore,
-            lastTimes: () =>
-              detector.lastTimes
-                ? { ...detector.lastTimes, ...(detector.lastLent !== undefined ? { lent: detector.lastLent } : {}), ...(verifier ? { verify: verifyMs } : {}) }
-                : undefined,
+            lastTimes: () => (detector.lastTimes ? { ...detector.lastTimes, ...(verifier ? { verify: verifyMs } : {}) } : undefined),
             ...(detector.lendableCandidates ? { lend: async (img: RawImage, opts: DetectOptions, share: WorkShare) => (await helpWith(share, 1, () => detector.lendableCandidates!(img, opts))) > 0 } : {}),
           },
         }

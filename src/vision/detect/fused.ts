@@ -41,10 +41,11 @@ export class FusedDetector implements Detector {
   readonly iouThreshold = 0.45;
   readonly crossClassIouThreshold = 0.9;
   readonly secondLook = false;
-  /** resize: the longer of the two resizes; infer: the rest of the concurrent part; post: fusion + NMS. */
-  lastTimes: DetectTimes = { resize: 0, infer: 0, post: 0 };
-  /** Whether the last detect() had SSD's part run on another thread. */
-  lastLent = false;
+  /**
+   * resize: the longer of the two resizes; infer: the rest of the concurrent part; post:
+   * fusion + NMS; lent: whether SSD's part ran on another thread.
+   */
+  lastTimes: DetectTimes & { lent: boolean } = { resize: 0, infer: 0, post: 0, lent: false };
 
   private readonly ssd: OnnxSsdDetector;
   private readonly centernet: OnnxCenterNetDetector;
@@ -79,13 +80,13 @@ export class FusedDetector implements Detector {
     let t = performance.now();
     let first: Candidate[];
     let second: Candidate[];
-    this.lastLent = false;
+    let lent = false;
     if (share) {
       // CenterNet, the slower, first: by the time it is done a helper has usually run SSD.
       second = await this.centernet.candidates(img, floor);
       const part = await workTogether(share, 1, () => this.ssd.candidates(img, false, floor));
       first = part.results[0]!;
-      this.lastLent = part.fromHelper > 0;
+      lent = part.fromHelper > 0;
     } else {
       [first, second] = await Promise.all([this.ssd.candidates(img, false, floor), this.centernet.candidates(img, floor)]);
     }
@@ -98,7 +99,7 @@ export class FusedDetector implements Detector {
       crossClassIouThreshold: this.crossClassIouThreshold,
       ...(opts.maxDetections !== undefined ? { maxDetections: opts.maxDetections } : {}),
     });
-    this.lastTimes = { resize, infer: Math.max(0, wall - resize), post: performance.now() - t };
+    this.lastTimes = { resize, infer: Math.max(0, wall - resize), post: performance.now() - t, lent };
     return out;
   }
 

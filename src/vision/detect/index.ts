@@ -31,8 +31,8 @@ export {
 export { ALTERNATIVE_MIN_SCORE } from './tfjs-detector.js';
 export { CenterNetDetector, FusedDetector, NanoDetDetector, OnnxCenterNetDetector, OnnxSsdDetector, SsdMobileNetDetector, YoloV5Detector, YOLOV5_LICENCE_WARNING };
 
-import { DETECTOR_IDS, LENDING_DETECTORS, type DetectorId } from './ids.js';
-export { DETECTOR_IDS, LENDING_DETECTORS, type DetectorId };
+import { DETECTOR_IDS, type DetectorId } from './ids.js';
+export { DETECTOR_IDS, type DetectorId };
 
 /**
  * SSD-MobileNetV2 and CenterNet fused (./fused.ts): on the eval's labelled photos it finds
@@ -106,6 +106,8 @@ export interface DetectStageTimes {
   resize: number;
   infer: number;
   post: number;
+  /** Whether part of the work ran on another thread (../shared-work.ts); detectors that can lend say. */
+  lent?: boolean;
 }
 
 /** What createDetector returns: a Detector plus its threshold and, when known, stage timings. */
@@ -119,10 +121,7 @@ export interface LoadedDetector extends Detector {
   detect(img: RgbImage, opts?: DetectOptions, share?: WorkShare): Promise<Detection[]>;
   /** The part another thread may run for detect(img, opts, share): only detectors that have one. */
   lendableCandidates?(img: RgbImage, opts?: DetectOptions): Promise<Candidate[]>;
-  /** Whether the last detect() had its part run on another thread. */
-  readonly lastLent?: boolean;
 }
-
 
 export interface CreateDetectorOptions extends DetectorOptions {
   /** Default: `onnx` where the detector has a conversion (ONNX_DETECTORS), else `tfjs`. */
