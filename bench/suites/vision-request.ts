@@ -137,7 +137,7 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
       if (i >= 0 && a.detectStages) for (const k of ['resize', 'infer', 'post', 'verify'] as const) split[k].push(a.detectStages[k] ?? 0);
     }),
   ]);
-  const stageName = { resize: 'sharp resizes to 300² and 512²', infer: 'ORT inference (SSD and CenterNet, one thread)', post: 'box decode + fusion + NMS', verify: 'label check (crops + EfficientNet-B0)' };
+  const stageName = { resize: 'input handed to the graphs (they resize inside)', infer: 'ORT inference with the in-graph resizes (SSD and CenterNet, one thread)', post: 'box decode + fusion + NMS', verify: 'label check (crops + EfficientNet-B0)' };
   for (const k of ['resize', 'infer', 'post', 'verify'] as const) rows.push([`  of which ${stageName[k]}`, split[k]]);
   rows.push([`safety rating (nsfwjs Mid, image + mirror; onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) on the ≤ ${SAFETY_SIDE} copy`, await timeRuns(o.runs, () => analyseImage(caps, small, { safety: true }))]);
   rows.push([

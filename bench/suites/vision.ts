@@ -2,7 +2,7 @@
  * Suite 4: the offline vision engine (issue 12's acceptance figures). In one run:
  * - each model alone in the bench process, on each runtime: the default detector on TF.js
  *   (wasm, one thread) and on onnxruntime at 1 and 2 intra-op threads, its stage split
- *   (sharp resize / inference / decode + NMS), SAM's encoder at 1 and 2 threads, its decoder;
+ *   (input / inference with the in-graph resize / decode + NMS), SAM's encoder at 1 and 2 threads, its decoder;
  * - segmentation of 1 / 5 / 10 boxes through the vision pool (the worker threads the server
  *   uses), first (encoder runs) and repeat (encoder output cached), against bare inference
  *   (encoder + N × decoder in process);
@@ -114,7 +114,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     alone.push([`detect, ${DEFAULT_DETECTOR}, onnxruntime ${threads} intra-op thread${threads > 1 ? 's' : ''}`, ortDetect[threads]!]);
     det.dispose();
   }
-  for (const k of ['resize', 'infer', 'post'] as const) alone.push([`  of which ${k === 'resize' ? 'sharp resize to 300²' : k === 'infer' ? 'ORT inference' : 'box decode + NMS'} (1 thread)`, split[k]!]);
+  for (const k of ['resize', 'infer', 'post'] as const) alone.push([`  of which ${k === 'resize' ? 'input handed to the graph' : k === 'infer' ? 'ORT inference with the in-graph resize to 300²' : 'box decode + NMS'} (1 thread)`, split[k]!]);
 
   const samRuns = Math.max(2, Math.ceil(o.runs / 2));
   const samEncode: Record<number, number[]> = {};

@@ -17,7 +17,7 @@ import { convertedModelPath, loadOrConvert } from './onnx/converted.js';
 import type { ConvertSpec } from './onnx/convert.js';
 import { loadOrt, sessionOptions, type Ort, type SessionTuning } from './onnx/session.js';
 import { checkImage } from './preprocess.js';
-import { resizeBilinearTf, type DetectTimes } from './ssd-onnx.js';
+import { graphInput, type DetectTimes } from './ssd-onnx.js';
 import type { Box, DetectOptions, Detection, Detector, RgbImage } from './types.js';
 
 const HEAT = 'tower_0/keypoints';
@@ -41,6 +41,7 @@ export function centerNetOnnxSpec(side = CENTERNET_INPUT): ConvertSpec {
     inputShape: [1, side, side, 3],
     // The graph takes 0..255 and normalises itself.
     uint8Input: { scale: 1, offset: 0 },
+    resizeInput: true,
     outputs: [HEAT, SIZES],
     ...(side === CENTERNET_INPUT ? {} : { resizeFactor: 2 }),
   };
@@ -141,10 +142,10 @@ export class OnnxCenterNetDetector implements Detector {
     this.session = session;
   }
 
-  /** One inference on an already-resized inputSize² input: the class heat-map and the box sizes (NHWC). */
-  async infer(input: Uint8Array): Promise<{ heat: Float32Array; sizes: Float32Array; side: number }> {
+  /** One inference on an RGB image of any size (the graph resizes it to inputSize²): the class heat-map and the box sizes (NHWC). */
+  async infer(input: Uint8Array, width = this.inputSize, height = this.inputSize): Promise<{ heat: Float32Array; sizes: Float32Array; side: number }> {
     await this.load();
-    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, this.inputSize, this.inputSize, 3]) });
+    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, height, width, 3]) });
     const heat = out[HEAT] as Tensor;
     return { heat: heat.data as Float32Array, sizes: (out[SIZES] as Tensor).data as Float32Array, side: Number(heat.dims[1]) };
   }
@@ -153,10 +154,10 @@ export class OnnxCenterNetDetector implements Detector {
   async candidates(img: RgbImage, minScore: number): Promise<Candidate[]> {
     checkImage(img);
     let t = performance.now();
-    const input = await resizeBilinearTf(img, this.inputSize);
+    const input = await graphInput(img);
     this.lastTimes.resize += performance.now() - t;
     t = performance.now();
-    const raw = await this.infer(input);
+    const raw = await this.infer(input, img.width, img.height);
     this.lastTimes.infer += performance.now() - t;
     t = performance.now();
     const c = decodeCenterNetMaps(raw.heat, raw.sizes, raw.side, minScore, CENTERNET_MAX_PEAKS, this.inputSize);

@@ -42,7 +42,7 @@ export class FusedDetector implements Detector {
   readonly crossClassIouThreshold = 0.9;
   readonly secondLook = false;
   /**
-   * resize: the longer of the two resizes; infer: the rest of the concurrent part; post:
+   * resize: the longer of the two input preparations (see DetectTimes); infer: the rest of the concurrent part; post:
    * fusion + NMS; lent: whether SSD's part ran on another thread.
    */
   lastTimes: DetectTimes & { lent: boolean } = { resize: 0, infer: 0, post: 0, lent: false };

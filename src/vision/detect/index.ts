@@ -103,6 +103,7 @@ export const ONNX_DETECTORS: readonly DetectorId[] = ['ssd-centernet', 'ssd-mobi
 
 /** Stage timings of the last detect(), for the detectors that keep them. */
 export interface DetectStageTimes {
+  /** The model input made ready outside the model (the ONNX graphs resize inside: see DetectTimes). */
   resize: number;
   infer: number;
   post: number;

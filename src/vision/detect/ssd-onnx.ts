@@ -36,6 +36,7 @@ export const SSD_ONNX_SPEC: ConvertSpec = {
   name: 'ssdlite_mobilenet_v2_coco',
   inputNode: 'Preprocessor/sub',
   inputShape: [1, SSD_INPUT, SSD_INPUT, 3],
+  resizeInput: true,
   // x / 127.5 - 1, as the graph's Preprocessor/mul and sub do.
   uint8Input: { scale: 1 / 127.5, offset: -1 },
   outputs: [SCORES, ENCODINGS],
@@ -105,12 +106,33 @@ export async function resizeBilinearTf(img: RgbImage, side: number, mirrored = f
   return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
 }
 
+/**
+ * The whole image as the converted graphs take it (they resize it themselves, see
+ * ConvertSpec.resizeInput): as it is, mirrored for a second look, or copied when its pixels
+ * are in shared memory (onnxruntime-node refuses tensors over a SharedArrayBuffer).
+ */
+export async function graphInput(img: RgbImage, mirrored = false): Promise<Uint8Array> {
+  checkImage(img);
+  if (mirrored) {
+    const out = await sharp(Buffer.from(img.rgb.buffer, img.rgb.byteOffset, img.rgb.byteLength), { raw: { width: img.width, height: img.height, channels: 3 } })
+      .flop()
+      .raw()
+      .toBuffer();
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+  return img.rgb.buffer instanceof SharedArrayBuffer ? img.rgb.slice() : img.rgb;
+}
+
 export interface OnnxSsdOptions extends SessionTuning {
   modelDir?: string;
   secondLook?: boolean;
 }
 
-/** Per-stage milliseconds of the last detect() (for debug logs and the bench). */
+/**
+ * Per-stage milliseconds of the last detect() (for debug logs and the bench). `resize`: getting
+ * the model input ready outside the model (the converted graphs resize inside, so for them a
+ * mirror or a copy at most; the resize is part of `infer`).
+ */
 export interface DetectTimes {
   resize: number;
   infer: number;
@@ -158,20 +180,20 @@ export class OnnxSsdDetector implements Detector {
     this.session = session;
   }
 
-  /** One inference on an already-resized input: sigmoid scores [n × 91] and boxes [n × 4]. */
-  async infer(input: Uint8Array): Promise<{ scores: Float32Array; boxes: Float32Array }> {
+  /** One inference on an RGB image of any size (the graph resizes it to 300²): sigmoid scores [n × 91] and boxes [n × 4]. */
+  async infer(input: Uint8Array, width = SSD_INPUT, height = SSD_INPUT): Promise<{ scores: Float32Array; boxes: Float32Array }> {
     await this.load();
-    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, SSD_INPUT, SSD_INPUT, 3]) }, [SCORES, ENCODINGS]);
+    const out = await this.session!.run({ input: new this.ort!.Tensor('uint8', input, [1, height, width, 3]) }, [SCORES, ENCODINGS]);
     return { scores: (out[SCORES] as Tensor).data as Float32Array, boxes: decodeSsdBoxes((out[ENCODINGS] as Tensor).data as Float32Array, this.anchors!) };
   }
 
   /** One look's candidates at `minScore` or more, before NMS (the fused detector takes these). */
   async candidates(img: RgbImage, mirrored: boolean, minScore: number): Promise<Candidate[]> {
     let t = performance.now();
-    const input = await resizeBilinearTf(img, SSD_INPUT, mirrored);
+    const input = await graphInput(img, mirrored);
     this.lastTimes.resize += performance.now() - t;
     t = performance.now();
-    const raw = await this.infer(input);
+    const raw = await this.infer(input, img.width, img.height);
     this.lastTimes.infer += performance.now() - t;
     t = performance.now();
     const c = decodeSsd(raw.scores, raw.boxes, minScore, 1);

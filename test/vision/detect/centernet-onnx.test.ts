@@ -1,6 +1,6 @@
 /**
  * CenterNet converted to ONNX against the TF.js graph it came from, on two real photos: the
- * same 8-bit input gives the same heat-map and box sizes (to 1e-3), and the whole pipeline
+ * same 8-bit input gives the same heat-map and box sizes (to 1e-4), and the whole pipeline
  * (each with its own decode: the graph's tail on TF.js, decodeCenterNetMaps on ORT) gives
  * the same detections. Plus the decoder's peak test and box arithmetic on made-up maps.
  */
@@ -80,7 +80,7 @@ describe('CenterNet: onnxruntime vs TF.js', () => {
   });
 
   for (const photo of PHOTOS) {
-    it(`${photo}: the same input gives the same heat-map and box sizes (to 1e-3)`, async () => {
+    it(`${photo}: the same input gives the same heat-map and box sizes (to 1e-4)`, async () => {
       const input = await resizeBilinearTf(images.get(photo)!, CENTERNET_INPUT);
       const mine = await onnx.infer(input);
       const x = tf.tensor4d(Float32Array.from(input), [1, CENTERNET_INPUT, CENTERNET_INPUT, 3]);
@@ -94,8 +94,9 @@ describe('CenterNet: onnxruntime vs TF.js', () => {
       for (let i = 0; i < heat!.length; i++) maxHeat = Math.max(maxHeat, Math.abs(mine.heat[i]! - heat![i]!));
       // Sizes are in input pixels (up to ~500): compared as a share of the input side.
       for (let i = 0; i < sizes!.length; i++) maxSize = Math.max(maxSize, Math.abs(mine.sizes[i]! - sizes![i]!) / CENTERNET_INPUT);
-      expect(maxHeat).toBeLessThan(1e-3);
-      expect(maxSize).toBeLessThan(1e-3);
+      // Measured ~1e-6 (heat) and ~1e-5 (sizes) with the hard activations rewritten (hard-activations.ts).
+      expect(maxHeat).toBeLessThan(1e-4);
+      expect(maxSize).toBeLessThan(1e-4);
     });
 
     it(`${photo}: the detections agree (labels, scores within 0.03, boxes IoU ≥ 0.95)`, async () => {

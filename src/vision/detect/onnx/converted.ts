@@ -14,7 +14,7 @@ import { encodeModel } from './proto.js';
 import { readTfGraph, type TfGraph } from './tf-graph.js';
 
 /** Bump when the converter's output changes, so cached conversions are redone. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 export function convertedModelPath(pkg: ModelPackage, variant: string, cache = modelCacheDir()): string {
   return path.join(cache, 'onnx', `${pkg.name.replace('/', '__')}@${pkg.version}-${variant}-c${CONVERTER_VERSION}.onnx`);
