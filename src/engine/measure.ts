@@ -5,6 +5,7 @@
  * (vision/thumbnail.ts), so both answerers measure exactly the same way.
  */
 import sharp from 'sharp';
+import { nextTurn } from '../loop-turns.js';
 import type { DecodedImage } from '../media/decode.js';
 import { dominantColours, meanBrightness, type DominantColour } from '../vision/colors.js';
 import { compareImages } from '../vision/diff.js';
@@ -23,6 +24,8 @@ export interface PixelMeasures {
 
 export async function measurePixels(image: DecodedImage): Promise<PixelMeasures> {
   const thumb = await thumbnail(image, GRID, GRID);
+  // The k-means in a loop turn of its own: thumbnails of many requests finish together.
+  await nextTurn();
   return { thumb, colours: dominantColours(thumb), brightness: meanBrightness(thumb) };
 }
 

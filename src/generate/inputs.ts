@@ -3,6 +3,7 @@
  * stored file), is checked and decoded once through the content-hash cache, and keeps a
  * label (`contents[0].parts[1].inlineData`) so any error names the part it is about.
  */
+import { nextTurn } from '../loop-turns.js';
 import { readFile } from 'node:fs/promises';
 import type { DecodedImage, ImageInfo, DecodeOptions } from '../media/decode.js';
 import { formatOfMimeType } from '../media/sniff.js';
@@ -119,8 +120,10 @@ async function locatePart(part: WirePart, contentPath: string, j: number, ctx: R
     ...(fileName ? { fileName } : {}),
     ...(level ? { mediaResolution: level } : {}),
   });
+  // What follows a decode (token counts, the plan, copies for the workers) takes a loop turn
+  // of its own: decodes of many requests finish together (src/loop-turns.ts).
   const cached = hash ? ctx.images.cached(hash) : undefined;
-  if (cached) return { kind: 'image', label: ref.label, width: cached.width, height: cached.height, decode: async () => asPart(cached) };
+  if (cached) return { kind: 'image', label: ref.label, width: cached.width, height: cached.height, decode: async () => (await nextTurn(), asPart(cached)) };
   const bytes = await read();
   // The header read checks format, MIME type and the per-image limit, and hashes the bytes once for the decode.
   const info = await ctx.images.info(bytes, decodeOptions(ref, ctx, hash));
@@ -129,7 +132,11 @@ async function locatePart(part: WirePart, contentPath: string, j: number, ctx: R
     label: ref.label,
     width: info.width,
     height: info.height,
-    decode: async () => asPart(await ctx.images.decode(bytes, decodeOptions(ref, ctx, info.hash))),
+    decode: async () => {
+      const image = await ctx.images.decode(bytes, decodeOptions(ref, ctx, info.hash));
+      await nextTurn();
+      return asPart(image);
+    },
   };
 }
 

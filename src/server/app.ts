@@ -8,6 +8,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { nextTurn } from '../loop-turns.js';
 import { JsonSyntaxError, parseLenientJson } from '../wire/lenient-json.js';
 import { createAccessCheck } from './access.js';
 import { createAuthenticator, createKeyAuthenticator, type Principal } from './auth.js';
@@ -135,14 +136,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     } catch (err) {
       return done(err as Error, undefined);
     }
-    const text = (body as Buffer).toString('utf8').trim();
-    if (text === '') return done(null, undefined);
-    try {
-      done(null, parseLenientJson(text));
-    } catch (err) {
-      const reason = err instanceof JsonSyntaxError ? err.message : String(err);
-      done(invalidArgument(`Invalid JSON payload received. ${reason}`), undefined);
-    }
+    // Parsed in a loop turn of its own: bodies that finish arriving together are not all
+    // parsed (and handled) in one go while the loop waits (src/loop-turns.ts).
+    void nextTurn().then(() => {
+      const text = (body as Buffer).toString('utf8').trim();
+      if (text === '') return done(null, undefined);
+      try {
+        done(null, parseLenientJson(text));
+      } catch (err) {
+        const reason = err instanceof JsonSyntaxError ? err.message : String(err);
+        done(invalidArgument(`Invalid JSON payload received. ${reason}`), undefined);
+      }
+    });
   });
 
   // Host and Origin are checked before anything else (CORS, auth, bodies): see access.ts.
