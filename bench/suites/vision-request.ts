@@ -94,6 +94,34 @@ export interface RequestStages {
 }
 
 /**
+ * The bare inference of a detection request laid out as the server lays it out, on two plain
+ * threads: the request's task runs CenterNet and the label check, the other thread SSD's lent
+ * part beside the safety copy and rating. Kept open so the suite can also time it interleaved
+ * with the server's requests (a host whose speed drifts then weighs on both alike).
+ */
+export async function openBareLayout(threads: number): Promise<{ run: (decoded: DecodedImage) => Promise<unknown>; close: () => Promise<void> }> {
+  const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads, verifyLabels: true });
+  // The second thread holds the detector too: it runs the fused detector's lent SSD part, as the pool's second worker does.
+  const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
+  const close = () => Promise.all([detectThread.close(), safetyThread.close()]).then(() => undefined);
+  try {
+    await Promise.all([detectThread.warm(), safetyThread.warm()]);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const run = (decoded: DecodedImage) => {
+    const { owner, helper } = openShare();
+    return Promise.all([
+      detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner } }),
+      safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, share: helper } }),
+      shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
+    ]);
+  };
+  return { run, close };
+}
+
+/**
  * Each stage of a detection request alone, and the bare inference of the whole request.
  * `intraOpThreads`: the server's (each model at the threads it gets in a worker).
  */
@@ -165,26 +193,14 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
     await analyseImage(caps, await shrink(decoded, SAFETY_SIDE), { safety: true });
   });
   await caps.dispose();
-  const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads, verifyLabels: true });
-  // The second thread holds the detector too: it runs the fused detector's lent SSD part, as the pool's second worker does.
-  const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
+  const layout = await openBareLayout(threads);
   let parallel: number[];
   let parallelDecoded: number[];
   try {
-    await Promise.all([detectThread.warm(), safetyThread.warm()]);
-    const both = (decoded: DecodedImage) => {
-      // As the pool does: the request's task runs CenterNet, and the other thread runs SSD's lent part beside its safety rating.
-      const { owner, helper } = openShare();
-      return Promise.all([
-        detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner } }),
-        safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, share: helper } }),
-        shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
-      ]);
-    };
-    parallel = await timeRuns(o.runs, async (i) => both(await decodeAs(i + 2000)));
-    parallelDecoded = await timeRuns(o.runs, () => both(img));
+    parallel = await timeRuns(o.runs, async (i) => layout.run(await decodeAs(i + 2000)));
+    parallelDecoded = await timeRuns(o.runs, () => layout.run(img));
   } finally {
-    await Promise.all([detectThread.close(), safetyThread.close()]);
+    await layout.close();
   }
   rows.push(['bare, one thread: decode + detector + safety copy + safety rating, one after another', sequential]);
   rows.push(['bare, as the server lays it out: decode, then CenterNet ‖ (SSD + safety copy + rating) on two threads', parallel]);

@@ -29,7 +29,7 @@ import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
 import { defaultIntraOpThreads, VisionPool } from '../../src/vision/pool.js';
 import { SamSegmenter } from '../../src/vision/segment/sam.js';
 import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http-load.js';
-import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, timeRuns, uniqueJpeg } from './vision-request.js';
+import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, openBareLayout, timeRuns, uniqueJpeg } from './vision-request.js';
 import type { SuiteResult, Table } from '../lib/report.js';
 import { procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
@@ -75,6 +75,9 @@ interface ServerRun {
   /** Detection JSON, the same JPEG each time: decoded once, then from the server's image cache. */
   detectSame: number[];
   captions: LoadResult[];
+  /** The bare layout timed between the requests (main server only): a new JPEG decoded each time, and the decoded photo. */
+  bareNew?: number[];
+  bareSame?: number[];
 }
 
 export async function runVision(o: VisionOptions): Promise<SuiteResult> {
@@ -191,13 +194,17 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const detectBody = (jpeg: Buffer) => generateBody(jpeg, DETECT_PROMPT, { responseMimeType: 'application/json' });
   const captionBody = generateBody(bytes, 'Caption this image.');
   const concurrencies = [1, 4, 8];
-  const measure = async (server: OcellusChild, label: string): Promise<ServerRun> => {
+  type BareLayout = Awaited<ReturnType<typeof openBareLayout>>;
+  const measure = async (server: OcellusChild, label: string, bare?: BareLayout): Promise<ServerRun> => {
     const post = (body: string) =>
       buildRequest({ port: server.port, path: '/v1beta/models/gemini-2.5-flash:generateContent', body, headers: { 'Content-Type': 'application/json' } });
     const sameReq = post(detectBody(bytes));
     const detect: number[] = [];
     const detectSame: number[] = [];
-    // New and repeated photos alternate, so drifting outside load weighs on both alike.
+    const bareNew: number[] = [];
+    const bareSame: number[] = [];
+    // New and repeated photos alternate, and with them the bare layout when given (the server
+    // idle meanwhile), so drifting outside load weighs on all alike.
     for (let i = 0; i < o.runs + 1; i++) {
       for (const [req, into] of [
         [post(detectBody(uniqueJpeg(bytes, i + 1))), detect],
@@ -208,13 +215,21 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
         if (r.status !== 200) throw new Error(`vision bench (${label}): HTTP ${r.status}: ${r.body.toString().slice(0, 300)}`);
         if (i > 0) into.push(performance.now() - t);
       }
+      if (bare) {
+        let t = performance.now();
+        await bare.run(await decodeImage(uniqueJpeg(bytes, 5000 + i), { partLabel: 'bench', maxPixels: 1e8 }));
+        if (i > 0) bareNew.push(performance.now() - t);
+        t = performance.now();
+        await bare.run(img);
+        if (i > 0) bareSame.push(performance.now() - t);
+      }
     }
     const captions: LoadResult[] = [];
     for (const c of concurrencies) {
       o.log(`vision: ${label}: captions at concurrency ${c} for ${o.loadMs} ms`);
       captions.push(await runLoad({ port: server.port, request: post(captionBody), concurrency: c, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 }));
     }
-    return { detect, detectSame, captions };
+    return { detect, detectSame, captions, ...(bare ? { bareNew, bareSame } : {}) };
   };
 
   const mainLabel = `2 workers × ${mainIntra} thread${mainIntra > 1 ? 's' : ''} (default)`;
@@ -227,7 +242,13 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   let masks = 0;
   let mem: ReturnType<typeof procMemory>;
   try {
-    main = await measure(server, mainLabel);
+    // The bare layout again, timed between the main server's requests: the ratio rows compare those.
+    const layout = await openBareLayout(mainIntra);
+    try {
+      main = await measure(server, mainLabel, layout);
+    } finally {
+      await layout.close();
+    }
     // Segmentation of the crowd photo: a new JPEG each time (quality varies) for the first request.
     for (let r = 0; r < samRuns; r++) {
       const jpeg = await sharp(crowd).jpeg({ quality: 80 + r }).toBuffer();
@@ -295,22 +316,26 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   };
 
   const serverRows: string[][] = [];
-  // The target row: the whole request against the bare inference of all it runs (vision-request.ts).
+  // The target row: the whole request against the bare inference of all it runs (vision-request.ts),
+  // timed between the requests themselves; the stage table's earlier timing of it is the next row.
+  const bareBetween = p50(main.bareNew!);
+  const bareBetweenDecoded = p50(main.bareSame!);
   serverRows.push([
     `detection JSON, ${name}, new photo each request (decoded each time), ${mainLabel}`,
     ms(p50(main.detect)),
     ms(p(main.detect, 0.95)),
-    `bare, as the server lays it out ${ms(bareLaidOut)}`,
-    ratio(p50(main.detect), bareLaidOut),
+    `bare, as the server lays it out, timed between these requests ${ms(bareBetween)}`,
+    ratio(p50(main.detect), bareBetween),
   ]);
+  serverRows.push(['  the same requests', '', '', `bare, as the server lays it out, timed before the servers started ${ms(bareLaidOut)}`, ratio(p50(main.detect), bareLaidOut)]);
   serverRows.push(['  the same requests', '', '', `bare, one thread ${ms(bareOneThread)}`, ratio(p50(main.detect), bareOneThread)]);
   serverRows.push(['  the same requests', '', '', `detector alone ${ms(p50(ortDetect[mainIntra]!))}`, ratio(p50(main.detect), p50(ortDetect[mainIntra]!))]);
   serverRows.push([
     `detection JSON, ${name}, the same photo each time (decode cached), ${mainLabel}`,
     ms(p50(main.detectSame)),
     ms(p(main.detectSame, 0.95)),
-    `bare, laid out, decoded ${ms(bareDecoded)}`,
-    ratio(p50(main.detectSame), bareDecoded),
+    `bare, laid out, decoded, timed between these requests ${ms(bareBetweenDecoded)}`,
+    ratio(p50(main.detectSame), bareBetweenDecoded),
   ]);
   for (const [label, run, bare] of [
     [mainLabel, main, p50(ortDetect[mainIntra]!)],
@@ -325,8 +350,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
         `caption at concurrency ${c}, ${label} (${l.requests} requests, ${l.errors} errors)`,
         ms(quantile(l.latenciesMs, 0.5)),
         ms(quantile(l.latenciesMs, 0.95)),
-        c === 1 && run === main ? `${fmt(l.rps)} req/s; bare, laid out, decoded ${ms(bareDecoded)}` : c === 1 ? `${fmt(l.rps)} req/s; ${alone}` : `${fmt(l.rps)} req/s`,
-        c === 1 ? ratio(quantile(l.latenciesMs, 0.5), run === main ? bareDecoded : bare) : '–',
+        c === 1 && run === main ? `${fmt(l.rps)} req/s; bare, laid out, decoded ${ms(bareBetweenDecoded)}` : c === 1 ? `${fmt(l.rps)} req/s; ${alone}` : `${fmt(l.rps)} req/s`,
+        c === 1 ? ratio(quantile(l.latenciesMs, 0.5), run === main ? bareBetweenDecoded : bare) : '–',
       ]);
     });
   }
@@ -354,7 +379,9 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       '`@google/genai` sends. A detection request runs, besides HTTP, JSON and composing: the decode, the detector, and the ' +
       'safety rating of a ≤ 448 px copy (its safetyRatings), the detector and the rating at once on the two workers. Its ' +
       'baseline is the bare inference of all of that in the bench process, laid out as the server lays it out (decode, then ' +
-      'the two models at once on two threads: bench/lib/model-thread.ts); the rows under it give the same requests against ' +
+      'the two models at once on two threads: bench/lib/model-thread.ts), timed between the server\'s own requests (one bare run ' +
+      'after each pair of requests, the server idle meanwhile), so a host whose speed drifts during the suite weighs on both ' +
+      'alike; the rows under it give the same requests against the same layout timed before the servers started, against ' +
       'the same work on one thread, one after another, and against the detector alone. Detection requests send a new JPEG ' +
       'each time (same pixels, a different comment segment), so every one decodes, alternating with the same JPEG repeated ' +
       '(decoded once, then from the image cache; its baseline is the bare inference without the decode). The second table ' +
