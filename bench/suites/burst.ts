@@ -49,6 +49,9 @@ interface Round {
   loopMaxMs: number;
 }
 
+/** Two of the server's loop-delay windows (src/server/loop-delay.ts: 10 s each), and a second to spare. */
+const LOOP_WINDOWS_MS = 21_000;
+
 const captionBody = (image: Buffer): string =>
   JSON.stringify({
     contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/jpeg', data: image.toString('base64') } }, { text: 'Caption this image.' }] }],
@@ -142,6 +145,11 @@ export async function runBurst(o: BurstOptions): Promise<Omit<SuiteResult, 'seco
 
     const rounds: Round[] = [];
     for (let k = 0; k < o.rounds; k++) {
+      // The server reports its longest delay over its last full 10 s window and the current
+      // one, so a reading taken after a round covers up to 20 s before it: the loop is left
+      // idle that long first, and the reading is the round's own (not the cold first caption
+      // of the baseline, nor the round before).
+      await sleep(LOOP_WINDOWS_MS);
       let finish!: () => void;
       const finished = new Promise<void>((r) => (finish = r));
       const health = pollHealth(port, finished);
@@ -173,7 +181,6 @@ export async function runBurst(o: BurstOptions): Promise<Omit<SuiteResult, 'seco
           `/healthz p99 ${ms(quantile(sorted(round.healthMs), 0.99))} over ${round.healthMs.length} probes; ${ms(round.wallMs)}; ` +
           `server's longest event-loop delay ${ms(round.loopMaxMs)}`,
       );
-      await sleep(2000); // let the lingering tickets go before the next round
     }
 
     const med = (f: (r: Round) => number) => median(sorted(rounds.map(f)));
@@ -186,7 +193,7 @@ export async function runBurst(o: BurstOptions): Promise<Omit<SuiteResult, 'seco
       method:
         `${o.concurrency} \`generateContent\` captions of a 640-pixel JPEG sent at once, each on its own connection, to a real ` +
         `\`ocellus serve --vision-queue ${o.queue} --vision-threads ${o.threads}\` (detector and safety model; SAM, OCR and people models off ` +
-        `so start-up is short: a caption needs neither), ${o.rounds} rounds. \`GET /healthz\` is polled on fresh connections, 5 ms apart, ` +
+        `so start-up is short: a caption needs neither), ${o.rounds} rounds, each after 21 s of idle so the server\'s longest event-loop delay (two 10 s windows) is the round\'s own. \`GET /healthz\` is polled on fresh connections, 5 ms apart, ` +
         'all through each burst. Baselines from the same child in the same run: `/healthz` polled for 3 s with nothing else going on, ' +
         'and one caption at a time. Admission counts requests, not model tasks (a caption is two: safety and detection).',
       tables: [
