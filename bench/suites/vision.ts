@@ -155,7 +155,6 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   const request = await measureRequestStages({ photoPath: o.photoPath, runs: o.runs, intraOpThreads: mainIntra, log: o.log });
   const bareLaidOut = p50(request.bare.parallel);
   const bareOneThread = p50(request.bare.sequential);
-  const bareDecoded = p50(request.bare.parallelDecoded);
 
   // --- segmentation of 1 / 5 / 10 boxes through the worker pool ------------------------------
   o.log('vision: segmentation of 1/5/10 boxes through the vision pool (2 workers)');

@@ -14,7 +14,7 @@
  *
  * The outputs match TF.js's to ~5e-5 on the same input (test/vision/detect/onnx-runtime.test.ts).
  */
-import sharp, { type OutputInfo } from 'sharp';
+import sharp from 'sharp';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { finishDetections, fuseMirrored } from './finish.js';
 import { requireModelFile } from './model-files.js';
@@ -69,41 +69,6 @@ export function decodeSsdBoxes(enc: Float32Array, anchors: Float32Array): Float3
     out[i + 3] = xc + w2;
   }
   return out;
-}
-
-/**
- * The image resized to side×side by sharp the way TF's `resizeBilinear(half_pixel_centers)`
- * does it, which is what the weights were measured with: plain bilinear between the 2×2
- * nearest source pixels, no antialiasing (sharp's `resize` antialiases when shrinking, which
- * moved scores by up to 0.15 and turned dog.jpg's dog into a cat). An affine scale with the
- * half-pixel offset gives TF's values to within 8-bit rounding (≤ 0.56). 8-bit RGB, NHWC.
- */
-export async function resizeBilinearTf(img: RgbImage, side: number, mirrored = false): Promise<Uint8Array> {
-  checkImage(img);
-  const raw = (data: Uint8Array | Buffer, width: number, height: number) =>
-    sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels: 3 } });
-  let out: { data: Buffer; info: OutputInfo };
-  if (img.width === side && img.height === side) {
-    out = await raw(img.rgb, side, side).raw().toBuffer({ resolveWithObject: true });
-  } else {
-    const sx = side / img.width;
-    const sy = side / img.height;
-    // Output pixel x samples source (x + 0.5) / sx - 0.5: TF's half-pixel centres.
-    out = await raw(img.rgb, img.width, img.height)
-      .affine([sx, 0, 0, sy], { interpolator: sharp.interpolators.bilinear, odx: 0.5 * sx - 0.5, ody: 0.5 * sy - 0.5 })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-  }
-  // The affine output can be a pixel larger than side (rounding up); sharp cannot crop after
-  // an affine in the same pipeline, so a second one does.
-  if (out.info.width !== side || out.info.height !== side || mirrored) {
-    let p = raw(out.data, out.info.width, out.info.height);
-    if (out.info.width !== side || out.info.height !== side) p = p.extract({ left: 0, top: 0, width: side, height: side });
-    if (mirrored) p = p.flop();
-    out = await p.raw().toBuffer({ resolveWithObject: true });
-  }
-  if (out.data.length !== side * side * 3) throw new Error(`resize gave ${out.data.length} bytes, expected ${side * side * 3}`);
-  return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
 }
 
 /**

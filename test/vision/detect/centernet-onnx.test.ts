@@ -10,7 +10,7 @@ import { CENTERNET_INPUT, type CenterNetDetector } from '../../../src/vision/det
 import { centerNetOnnxSpec, decodeCenterNetMaps, OnnxCenterNetDetector } from '../../../src/vision/detect/centernet-onnx.js';
 import { createDetector, createTfjsDetector, type RgbImage } from '../../../src/vision/detect/index.js';
 import { iou } from '../../../src/vision/detect/nms.js';
-import { resizeBilinearTf } from '../../../src/vision/detect/ssd-onnx.js';
+import { resizeBilinearTf } from '../../support/tf-resize.js';
 import { tf } from '../../../src/vision/detect/tfjs-model.js';
 import { fixturePath } from '../../support/fixtures.js';
 

@@ -1,6 +1,6 @@
 /**
  * SSD-MobileNetV2 converted to ONNX against the TF.js graph it came from, on two real
- * photos: the same 8-bit input gives the same scores and boxes to 1e-3, the sharp resize
+ * photos: the same 8-bit input gives the same scores and boxes to 1e-3, the graph's own resize
  * gives TF's bilinear values to within 8-bit rounding, and the detections of the two
  * detectors (the whole pipeline, each with its own resize) agree.
  */
@@ -9,10 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDetector, createTfjsDetector, type LoadedDetector, type RgbImage } from '../../../src/vision/detect/index.js';
 import { iou } from '../../../src/vision/detect/nms.js';
 import { SSD_INPUT, type SsdMobileNetDetector } from '../../../src/vision/detect/ssd-mobilenet.js';
-import { OnnxSsdDetector, resizeBilinearTf } from '../../../src/vision/detect/ssd-onnx.js';
+import { convertTfGraph } from '../../../src/vision/detect/onnx/convert.js';
+import { encodeModel } from '../../../src/vision/detect/onnx/proto.js';
+import { parseTfGraph } from '../../../src/vision/detect/onnx/tf-graph.js';
+import { OnnxSsdDetector } from '../../../src/vision/detect/ssd-onnx.js';
 import { stretchTensor } from '../../../src/vision/detect/preprocess.js';
 import { tf } from '../../../src/vision/detect/tfjs-model.js';
 import { fixturePath } from '../../support/fixtures.js';
+import { resizeBilinearTf } from '../../support/tf-resize.js';
+import * as ort from 'onnxruntime-node';
 
 async function decode(file: string): Promise<RgbImage> {
   const { data, info } = await sharp(file).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -60,15 +65,22 @@ describe('SSD-MobileNetV2: onnxruntime vs TF.js', () => {
       expect(maxScore).toBeLessThan(1e-3);
     });
 
-    it(`${photo}: sharp's resize equals TF's bilinear resize to 8-bit rounding`, async () => {
+    it(`${photo}: the graph's own resize (what the detector runs) equals TF's bilinear resize to 8-bit rounding`, async () => {
       const img = images.get(photo)!;
-      const mine = await resizeBilinearTf(img, SSD_INPUT);
+      // The converter's input stage alone: the image at its size in, the 300² resize out.
+      const identity = parseTfGraph({ modelTopology: { node: [{ name: 'img', op: 'Placeholder' }] }, weightsManifest: [{ paths: [], weights: [] }] }, new Uint8Array());
+      const spec = { inputNode: 'img', inputShape: [1, SSD_INPUT, SSD_INPUT, 3] as [1, number, number, number], uint8Input: { scale: 1, offset: 0 }, resizeInput: true, outputs: ['img'] };
+      const session = await ort.InferenceSession.create(encodeModel(convertTfGraph(identity, spec)));
+      const mine = (await session.run({ input: new ort.Tensor('uint8', img.rgb, [1, img.height, img.width, 3]) })).img!.data as Float32Array;
+      await session.release();
       const t = stretchTensor(img, SSD_INPUT, SSD_INPUT);
       const theirs = await t.data();
       t.dispose();
       let max = 0;
       for (let i = 0; i < theirs.length; i++) max = Math.max(max, Math.abs(mine[i]! - theirs[i]!));
-      expect(max).toBeLessThanOrEqual(0.75);
+      // 8-bit output with onnxruntime's fixed-point weights: measured 1.07–1.13 of 0..255 (sharp's
+      // affine, which it replaced and which no longer runs, was within 0.75).
+      expect(max).toBeLessThanOrEqual(1.25);
     });
 
     it(`${photo}: the detections agree (labels, scores within 0.03, boxes IoU ≥ 0.95)`, async () => {
