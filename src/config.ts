@@ -96,6 +96,8 @@ export interface VisionConfig {
   maxQueue: number;
   /** Longest a request's model task may wait for a worker before it fails with 503. */
   queueTimeoutMs: number;
+  /** Analyses kept by image hash (src/vision/analysis-cache.ts); 0: none. */
+  analysisCacheEntries: number;
   /** Load and run every model at start-up, before serving. */
   warm: boolean;
 }
@@ -210,6 +212,7 @@ export interface ConfigFlags {
   visionIntraThreads?: string | number;
   visionQueue?: string | number;
   visionQueueTimeout?: string | number;
+  analysisCache?: string | number;
   warm?: boolean;
   routes?: string;
   openaiUrl?: string;
@@ -281,6 +284,7 @@ const schema = z.object({
   visionIntraThreads: positiveInt('vision intra-op threads').optional(),
   visionQueue: z.coerce.number().int().min(0),
   visionQueueTimeout: z.coerce.number({ error: 'vision queue timeout must be a number' }).positive('vision queue timeout must be positive'),
+  analysisCache: z.coerce.number({ error: 'analysis cache must be a number of entries' }).int('analysis cache must be a whole number of entries').min(0, 'analysis cache must be 0 (off) or more entries'),
   warm: z.boolean(),
   routes: z.string().min(1).optional(),
   openaiUrl: z.url({ error: 'OpenAI-compatible URL must be an absolute http(s) URL' }).optional(),
@@ -363,6 +367,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     visionIntraThreads: pick(flags.visionIntraThreads, 'OCELLUS_VISION_INTRA_THREADS', undefined),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     visionQueueTimeout: pick(flags.visionQueueTimeout, 'OCELLUS_VISION_QUEUE_TIMEOUT', 30),
+    analysisCache: pick(flags.analysisCache, 'OCELLUS_ANALYSIS_CACHE', 512),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
     routes: flags.routes ?? env.OCELLUS_ROUTES,
     openaiUrl: flags.openaiUrl ?? env.OCELLUS_OPENAI_URL,
@@ -450,6 +455,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       intraOpThreads: c.visionIntraThreads,
       maxQueue: c.visionQueue,
       queueTimeoutMs: Math.round(c.visionQueueTimeout * 1000),
+      analysisCacheEntries: c.analysisCache,
       warm: c.warm,
     },
     providers: {

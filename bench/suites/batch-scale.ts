@@ -61,7 +61,8 @@ export async function runBatchScale(opts: BatchScaleOptions): Promise<BatchScale
     const databaseUrl = await createDatabase(pgS.url, 'bench_batch');
     const storageUrl = storageUrlOf(swiftS.s3, `bench-batch-${randomBytes(4).toString('hex')}`);
     const flags = [
-      '--vision-threads', String(opts.threads), '--batch-concurrency', String(concurrency), '--no-segment', '--no-ocr', '--log-level', 'warn',
+      // No analysis cache, as in batch.ts: the requests cycle over a few photos.
+      '--vision-threads', String(opts.threads), '--batch-concurrency', String(concurrency), '--no-segment', '--no-ocr', '--analysis-cache', '0', '--log-level', 'warn',
       '--database-url', databaseUrl, '--storage-url', storageUrl,
     ];
     const replica = async (i: number) => {
@@ -106,7 +107,7 @@ export async function runBatchScale(opts: BatchScaleOptions): Promise<BatchScale
     return {
       method:
         `**Scale-out:** PostgreSQL 15 and Swift (s3api) on loopback; each replica \`ocellus serve --vision-threads ${opts.threads} ` +
-        `--batch-concurrency ${concurrency} --no-segment --no-ocr --database-url … --storage-url …\`. The photos and the same ${opts.n}-request ` +
+        `--batch-concurrency ${concurrency} --no-segment --no-ocr --analysis-cache 0 --database-url … --storage-url …\`. The photos and the same ${opts.n}-request ` +
         'JSONL file are uploaded once; the file batch is created on the first replica and polled round-robin on all of them, run on ' +
         '1, then 3, then 1 replica (the two extra replicas warmed with each photo once, then stopped for the last run).',
       table: {

@@ -43,7 +43,8 @@ export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<Suite
   const server = await start({
     dataDir: path.join(opts.tmpDir, 'batch-data'),
     logFile: path.join(opts.tmpDir, 'batch.log'),
-    extraArgs: ['--vision-threads', String(opts.threads), '--batch-concurrency', String(concurrency), '--no-segment', '--no-ocr', '--log-level', 'warn'],
+    // No analysis cache: the requests cycle over a few photos, and a batch of distinct images runs the models for each.
+    extraArgs: ['--vision-threads', String(opts.threads), '--batch-concurrency', String(concurrency), '--no-segment', '--no-ocr', '--analysis-cache', '0', '--log-level', 'warn'],
   });
   const base = `http://127.0.0.1:${server.port}/v1beta`;
   const post = async (p: string, body: unknown) => {
@@ -83,7 +84,8 @@ export async function runBatchBench(opts: BatchBenchOptions): Promise<Omit<Suite
     return {
       title: `Batch mode: ${opts.n}-image detection batch vs the same requests one by one`,
       method:
-        `One \`ocellus serve --vision-threads ${opts.threads} --batch-concurrency ${concurrency} --no-segment --no-ocr\` child with the offline detector. ` +
+        `One \`ocellus serve --vision-threads ${opts.threads} --batch-concurrency ${concurrency} --no-segment --no-ocr --analysis-cache 0\` child with the offline detector ` +
+        '(no analysis cache, so each request runs the models as a distinct image would, though the requests cycle over a few photos). ' +
         `${uris.length} packaged photos uploaded once; ${opts.n} detection requests naming them by fileData, sent one by one to generateContent ` +
         `by ${CLIENTS.join(', ')} clients in turn (the best is the baseline), then as one JSONL file batch, timed from create to the poll that sees it succeeded.` +
         (scaled ? ` ${scaled.method}` : ''),

@@ -125,7 +125,8 @@ async function loopMax(port: number): Promise<number> {
 export async function runBurst(o: BurstOptions): Promise<Omit<SuiteResult, 'seconds' | 'cpu'>> {
   const photo = readFileSync(o.photoPath);
   const dataDir = path.join(o.tmpDir, 'burst-data');
-  const args = ['--vision-queue', String(o.queue), '--vision-threads', String(o.threads), '--no-segment', '--no-ocr', '--no-people', '--log-level', 'warn'];
+  // No analysis cache: every caption of the burst sends the same photo, and each must run the models as new photos do.
+  const args = ['--vision-queue', String(o.queue), '--vision-threads', String(o.threads), '--no-segment', '--no-ocr', '--no-people', '--analysis-cache', '0', '--log-level', 'warn'];
   o.log(`burst: starting ocellus serve ${args.join(' ')} (loads and warms the detector and the safety model)`);
   const child = await startOcellus({ dataDir, logFile: path.join(o.tmpDir, 'burst.log'), extraArgs: args });
   const port = child.port;

@@ -7,7 +7,6 @@
  * load generator (lib/http-load.ts) in this process, alternately, so drift in machine load
  * hits both: concurrency 1 for latency (p50, p99), concurrency 16 for throughput.
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -21,6 +20,7 @@ import {
   type Response,
 } from '../lib/http-load.js';
 import type { SuiteResult, Table } from '../lib/report.js';
+import { makeMutator, slottedBody, type SlottedBody } from '../lib/unique-jpeg.js';
 import { measurementEngineArgs, startBare, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, ms, quantile, ratio } from '../lib/stats.js';
 
@@ -58,65 +58,12 @@ const CONCURRENCY_LATENCY = 1;
 const CONCURRENCY_THROUGHPUT = 16;
 const MAX_REQUESTS = 2_000_000;
 const TIMEOUT_MS = 30_000;
-const SLOT = 12; // bytes of the per-request unique id inside the JPEG
-
-/**
- * A JPEG with a COM segment holding a 12-byte slot that starts at a multiple of 3 bytes, so
- * its base64 is 16 characters that can be rewritten in place without touching the rest of
- * the encoded image. The COM segment goes after JFIF's APP0 (which must come first).
- */
-function jpegWithSlot(jpeg: Buffer): { bytes: Buffer; slot: number } {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('not a JPEG');
-  let at = 2;
-  if (jpeg[2] === 0xff && jpeg[3] === 0xe0) at = 4 + jpeg.readUInt16BE(4);
-  const payloadStart = at + 4;
-  const slot = Math.ceil(payloadStart / 3) * 3;
-  const payload = Buffer.alloc(slot - payloadStart + SLOT, 0x20);
-  const segment = Buffer.alloc(4);
-  segment.writeUInt16BE(0xfffe, 0);
-  segment.writeUInt16BE(payload.length + 2, 2);
-  return { bytes: Buffer.concat([jpeg.subarray(0, at), segment, payload, jpeg.subarray(at)]), slot };
-}
-
-interface Prepared {
-  body: Buffer;
-  /** Offset in `body` of the 16 base64 characters of the slot, for unique requests. */
-  slotChars?: number;
-}
+type Prepared = SlottedBody;
 
 function prepareBody(c: Case, image: Buffer): Prepared {
-  let bytes = image;
-  let slot: number | undefined;
-  if (c.unique) ({ bytes, slot } = jpegWithSlot(image));
-  const data = bytes.toString('base64');
   // What @google/genai sends: camelCase, a user turn with the image before the prompt.
-  const json = JSON.stringify({
-    contents: [{ role: 'user', parts: [{ inlineData: { mimeType: c.mimeType, data } }, { text: 'Caption this image.' }] }],
-  });
-  const body = Buffer.from(json);
-  if (slot === undefined) return { body };
-  const dataAt = body.indexOf(data.slice(0, 64));
-  if (dataAt < 0) throw new Error('base64 not found in body');
-  return { body, slotChars: dataAt + (slot / 3) * 4 };
-}
-
-const RUN_ID = randomBytes(4);
-let uniqueCounter = 0n;
-
-/**
- * Rewrites the slot's base64 with a new 12-byte id (4 random bytes of this run + a
- * counter). `slotChars` is relative to the body, which ends the request.
- */
-function makeMutator(p: Prepared): ((request: Buffer) => void) | undefined {
-  const { slotChars } = p;
-  if (slotChars === undefined) return undefined;
-  const fromEnd = p.body.length - slotChars;
-  const id = Buffer.alloc(SLOT);
-  RUN_ID.copy(id, 0);
-  return (request) => {
-    id.writeBigUInt64BE(++uniqueCounter, 4);
-    request.write(id.toString('base64'), request.length - fromEnd, 16, 'latin1');
-  };
+  const json = (data: string) => JSON.stringify({ contents: [{ role: 'user', parts: [{ inlineData: { mimeType: c.mimeType, data } }, { text: 'Caption this image.' }] }] });
+  return c.unique ? slottedBody(image, json) : { body: Buffer.from(json(image.toString('base64'))) };
 }
 
 /** The mutated request must still carry a JPEG that differs from the template only inside the comment. */

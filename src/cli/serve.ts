@@ -39,6 +39,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--vision-intra-threads <n>', 'onnxruntime threads per model in each worker (OCELLUS_VISION_INTRA_THREADS, default: cores / vision threads)'))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
     .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
+    .addOption(new Option('--analysis-cache <n>', 'analyses kept by image hash, so a chat\'s image is not re-run every turn; 0: off (OCELLUS_ANALYSIS_CACHE, default 512)'))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
     .addOption(new Option('--batch-concurrency <n>', 'batch requests run at once, after interactive ones (OCELLUS_BATCH_CONCURRENCY, default 1)'))
     .addOption(new Option('--batch-expiry-hours <h>', 'a batch not finished this long after creation ends EXPIRED (OCELLUS_BATCH_EXPIRY_HOURS, default 48)'))

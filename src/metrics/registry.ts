@@ -32,6 +32,8 @@ export interface Metrics extends ProviderMetrics, StoreMetrics {
   inference(model: string, stage: string, seconds: number): void;
   uploadBytes(bytes: number): void;
   uploadSession(event: 'started' | 'finalized' | 'cancelled'): void;
+  /** One lookup in the analysis cache (src/vision/analysis-cache.ts). */
+  analysisCache(result: 'hit' | 'miss' | 'joined'): void;
   /** Reads the pool's admission state at every scrape. */
   watchPool(stats: () => PoolSnapshot): void;
   /** The exposition text and its content type. */
@@ -120,6 +122,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     registers,
   });
 
+  const analysisLookups = new Counter({
+    name: `${PREFIX}analysis_cache_lookups_total`,
+    help: 'Images whose model analysis was looked up by hash: result="hit" (kept), "joined" (an identical run in flight), "miss" (models ran).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
   let pool: (() => PoolSnapshot) | undefined;
   // Cumulative counts live in the admission object; the counters follow them at scrape time.
   let seenRefused = 0;
@@ -188,6 +197,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
     providerError: (provider, capability) => providerErrors.inc({ provider, capability }),
     providerFallback: (from, to, capability) => providerFallbacks.inc({ from, to, capability }),
     storeOperation: (storeName, op, seconds, ok) => store.observe({ store: storeName, op, outcome: ok ? 'ok' : 'error' }, seconds),
+    analysisCache: (result) => analysisLookups.inc({ result }),
     watchPool(stats) {
       pool = stats;
     },

@@ -19,6 +19,7 @@ import { effectiveRouting, OFFLINE_PROVIDER } from '../engine/routing-file.js';
 import type { SegmentBoxes } from '../providers/grounded-sam/provider.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
+import { AnalysisCache } from '../vision/analysis-cache.js';
 import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/model-catalog.js';
 import { createDiskGuard } from '../files/disk-space.js';
 import { FsBlobStore } from '../files/fs-blob.js';
@@ -166,6 +167,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           logger,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels },
         });
+  const analysisCache = new AnalysisCache({ maxEntries: vision.analysisCacheEntries, onLookup: (result) => metrics.analysisCache(result) });
   // A replacement engine (tests) stands in for the offline models and claims all of them.
   const installed: InstalledModels | undefined = opts.engine
     ? { detect: true, segment: true, ocr: true }
@@ -174,7 +176,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       : undefined;
   const offlineEngine: OfflineAnswerer =
     opts.engine ??
-    (pool && installed ? new OfflineVision({ runModels: (image, needs, signal) => pool.analyse(image, needs, signal), installed }) : new MeasurementsOnly());
+    (pool && installed ? new OfflineVision({ runModels: (image, needs, signal) => pool.analyse(image, needs, signal), installed, cache: analysisCache }) : new MeasurementsOnly());
   const offline = createOfflineProvider(offlineEngine, installed);
   // SAM over boxes from elsewhere (grounded-sam), at the size the offline models work at.
   const segmentBoxes: SegmentBoxes | undefined =
@@ -253,7 +255,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
       engine: offlineEngine.name,
       providers: [...providerSet.providers.keys()],
       ready,
-      ...(pool ? { vision: pool.stats() } : {}),
+      ...(pool ? { vision: pool.stats(), analysisCache: analysisCache.stats() } : {}),
       eventLoopDelay: loopDelay.stats(),
     }),
     onClose: async () => {

@@ -33,6 +33,12 @@ let baseUrl: string;
 const dogB64 = readFixture('dog.jpg').toString('base64');
 const horsesB64 = readFixture('horses.jpg').toString('base64');
 
+/** The analysis cache's counts, from /healthz (no key needed). */
+async function analysisCacheStats(): Promise<{ hits: number; misses: number }> {
+  const health = (await (await fetch(`${baseUrl}/healthz`)).json()) as { analysisCache: { hits: number; misses: number } };
+  return health.analysisCache;
+}
+
 beforeAll(async () => {
   srv = await startServer({ apiKeys: [KEY_A, KEY_B, LIST_KEYS.v1beta, LIST_KEYS.v1] });
   baseUrl = srv.baseUrl;
@@ -71,6 +77,7 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
 
   it('chats: sendMessage and sendMessageStream with images keep both turns in the history', async () => {
     const ai = client();
+    const cacheBefore = await analysisCacheStats();
     const chat = ai.chats.create({ model: MODEL });
     const first = await chat.sendMessage({ message: [createPartFromBase64(dogB64, 'image/jpeg'), 'Describe this image.'] });
     expectDogJpgCaption(first.text!);
@@ -102,6 +109,10 @@ describe.each(SDKS)('SDK surface, $label', ({ sdk, version }) => {
     const third = await chat.sendMessage({ message: 'Which of the two is brighter?' });
     expect(third.candidates?.[0]?.finishReason).toBe('STOP');
     expect(chat.getHistory(true).filter((c) => c.role === 'user')).toHaveLength(3);
+    // Each turn resent the photos before it: their analyses (and safety ratings) came from
+    // the server's analysis cache instead of another run of the models.
+    const cacheAfter = await analysisCacheStats();
+    expect(cacheAfter.hits - cacheBefore.hits).toBeGreaterThanOrEqual(3);
   });
 
   it('countTokens agrees with generateContent and the 2.x tile rule', async () => {

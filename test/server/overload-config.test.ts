@@ -17,6 +17,14 @@ describe('overload and pixel-budget settings', () => {
     });
   });
 
+  it('analysis cache: 512 entries by default, 0 turns it off, the flag wins over the environment', () => {
+    expect(loadConfig({}, {}).vision.analysisCacheEntries).toBe(512);
+    expect(loadConfig({}, { OCELLUS_ANALYSIS_CACHE: '0' }).vision.analysisCacheEntries).toBe(0);
+    expect(loadConfig({ analysisCache: '64' }, { OCELLUS_ANALYSIS_CACHE: '0' }).vision.analysisCacheEntries).toBe(64);
+    expect(() => loadConfig({ analysisCache: '-1' }, {})).toThrow(/analysis cache/);
+    expect(() => loadConfig({ analysisCache: 'many' }, {})).toThrow(/analysis cache/);
+  });
+
   it('refuses nonsense', () => {
     expect(() => loadConfig({ visionQueueTimeout: '0' }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ maxRequestPixels: 'lots' }, {})).toThrow(/max request pixels/);

@@ -7,6 +7,7 @@
  */
 import type { DecodedImage } from '../../media/decode.js';
 import type { Analysis, AnalysisNeeds, RawImage, SafetyRating } from '../../vision/analysis.js';
+import { analysisLookup, type AnalysisCache } from '../../vision/analysis-cache.js';
 import { mergeRatings as mergeSafety } from '../../vision/safety/ratings.js';
 import { composeAnswer } from '../compose/answer.js';
 import type { ImageFacts, RequestFacts } from '../compose/facts.js';
@@ -30,7 +31,12 @@ export interface OfflineVisionDeps {
   analysisSide?: number;
   /** Longer side for reading text, where detail matters. */
   ocrSide?: number;
+  /** Analyses kept by image hash (a chat resends its image every turn); none: every request runs the models. */
+  cache?: AnalysisCache;
 }
+
+/** Longest side of the copy the safety classifier gets: it sees 224×224, so a small copy is plenty and cheap to send. */
+const SAFETY_SIDE = 448;
 
 /** Images with a shorter side than this hold nothing a detector can find. */
 export const MIN_MODEL_SIDE = 16;
@@ -63,8 +69,7 @@ export class OfflineVision implements OfflineAnswerer {
 
   async rateSafety(images: DecodedImage[], signal: AbortSignal): Promise<SafetyRating[]> {
     if (!this.deps.installed.safety) return [];
-    // The classifier sees 224×224: a small copy is plenty, and cheap to send to the worker.
-    const rated = await mapLimit(images.slice(0, MAX_MODEL_IMAGES), 4, async (img) => (await this.deps.runModels(await shrink(img, 448), { safety: true }, signal)).safety ?? []);
+    const rated = await mapLimit(images.slice(0, MAX_MODEL_IMAGES), 4, async (img) => (await this.analyse(img, SAFETY_SIDE, { safety: true }, signal)).safety ?? []);
     return mergeSafety(rated);
   }
 
@@ -95,7 +100,7 @@ export class OfflineVision implements OfflineAnswerer {
         const tiny = Math.min(image.width, image.height) < MIN_MODEL_SIDE;
         const looked = !tiny && i < MAX_MODEL_IMAGES;
         const [analysis, pixels] = await Promise.all([
-          looked && Object.keys(needs).length ? this.deps.runModels(await shrink(image, side), needs, signal) : Promise.resolve<Analysis>({ times: {} }),
+          looked && Object.keys(needs).length ? this.analyse(image, side, needs, signal) : Promise.resolve<Analysis>({ times: {} }),
           measureColours || plan.task.kind === 'compare' ? measurePixels(image) : Promise.resolve(UNMEASURED),
         ]);
         if (plan.task.kind === 'compare') thumbs[i] = pixels.thumb; // reused by the pairwise comparison below
@@ -122,6 +127,12 @@ export class OfflineVision implements OfflineAnswerer {
     );
     const differences = plan.task.kind === 'compare' ? compareConsecutive(images, thumbs) : [];
     return { images: facts, differences };
+  }
+
+  /** The models' analysis of a copy of `image` at most `side` px long: kept from before, or run now. */
+  private analyse(image: DecodedImage, side: number, needs: AnalysisNeeds, signal?: AbortSignal): Promise<Analysis> {
+    const run = async () => this.deps.runModels(await shrink(image, side), needs, signal);
+    return this.deps.cache ? this.deps.cache.get(analysisLookup(image.hash, side, needs, [SURE_SHARE]), run) : run();
   }
 }
 
