@@ -174,10 +174,11 @@ function firstKept(store: LRUCache<string, Analysis>, keys: string[]): Analysis 
 /**
  * A kept analysis as a new object with what `needs` asked for: callers own what they get
  * (nothing downstream may change the kept copy), a fuller analysis answers only what this
- * request would have got, and no model ran for it, so it reports no stage times.
+ * request would have got, and no model ran for it, so it reports no stage times (nor the
+ * detector's split of them).
  */
 function fromCache(a: Analysis, needs: AnalysisNeeds): Analysis {
-  const { text, textPage, people, safety, times: _times, ...rest } = a;
+  const { text, textPage, people, safety, times: _times, detectStages: _stages, ...rest } = a;
   return structuredClone({
     ...rest,
     ...(needs.ocr && text ? { text } : {}),

@@ -13,7 +13,12 @@ const key = (hash: string, side: number, needs: AnalysisNeeds): string | undefin
 /** The lookup of a detection of image `hash`. */
 const L = (hash = 'k', needs: AnalysisNeeds = { detect: DETECT }): AnalysisLookup => analysisLookup(hash, 1024, needs, [PAGE_SHARE])!;
 
-const dog = (): Analysis => ({ objects: [{ label: 'dog', score: 0.9, box: [0.1, 0.2, 0.5, 0.9] }], detectThreshold: 0.4, times: { detect: 50 } });
+const dog = (): Analysis => ({
+  objects: [{ label: 'dog', score: 0.9, box: [0.1, 0.2, 0.5, 0.9] }],
+  detectThreshold: 0.4,
+  times: { detect: 50 },
+  detectStages: { resize: 0, infer: 40, post: 1, verify: 9 },
+});
 
 function counted(make: () => Promise<Analysis> = async () => dog()) {
   let runs = 0;
@@ -76,6 +81,7 @@ describe('AnalysisCache', () => {
     expect(m.runs()).toBe(1);
     expect(first.times).toEqual({ detect: 50 });
     expect(second.times).toEqual({});
+    expect(second.detectStages).toBeUndefined();
     expect(second.objects).toEqual(first.objects);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, joined: 0, entries: 1 });
   });
