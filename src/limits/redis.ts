@@ -13,7 +13,7 @@ export function connectRedis(url: string, logger: Logger): Redis {
     // ioredis reconnects by itself; one line every 10 s is enough to see it in the log.
     if (Date.now() - lastLog < 10_000) return;
     lastLog = Date.now();
-    logger.warn({ err: err.message }, 'Redis unavailable; rate limits counted per replica until it is back');
+    logger.warn({ err: err.message }, 'Redis unavailable; rate limits counted and analyses kept per replica until it is back');
   });
   return redis;
 }

@@ -33,7 +33,7 @@ export interface Metrics extends ProviderMetrics, StoreMetrics {
   uploadBytes(bytes: number): void;
   uploadSession(event: 'started' | 'finalized' | 'cancelled'): void;
   /** One lookup in the analysis cache (src/vision/analysis-cache.ts). */
-  analysisCache(result: 'hit' | 'miss' | 'joined'): void;
+  analysisCache(result: 'hit' | 'miss' | 'joined' | 'shared'): void;
   /** Reads the pool's admission state at every scrape. */
   watchPool(stats: () => PoolSnapshot): void;
   /** The exposition text and its content type. */
@@ -124,7 +124,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Metrics 
 
   const analysisLookups = new Counter({
     name: `${PREFIX}analysis_cache_lookups_total`,
-    help: 'Images whose model analysis was looked up by hash: result="hit" (kept), "joined" (an identical run in flight), "miss" (models ran).',
+    help: 'Images whose model analysis was looked up by hash: result="hit" (kept), "joined" (an identical run in flight), "shared" (kept by another replica, --redis-url), "miss" (models ran).',
     labelNames: ['result'] as const,
     registers,
   });

@@ -20,6 +20,8 @@ import type { SegmentBoxes } from '../providers/grounded-sam/provider.js';
 import { vocabulary } from '../vision/detect/coco.js';
 import { VisionPool } from '../vision/pool.js';
 import { AnalysisCache } from '../vision/analysis-cache.js';
+import { analysisNamespace, redisAnalyses } from '../vision/shared-analyses.js';
+import { CONVERTER_VERSION } from '../vision/detect/onnx/converted.js';
 import { createModelCatalog, DEFAULT_MODELS, withRoutedModels } from '../engine/model-catalog.js';
 import { createDiskGuard } from '../files/disk-space.js';
 import { FsBlobStore } from '../files/fs-blob.js';
@@ -167,7 +169,18 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           logger,
           models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels },
         });
-  const analysisCache = new AnalysisCache({ maxEntries: vision.analysisCacheEntries, onLookup: (result) => metrics.analysisCache(result) });
+  // Replicas sharing a Redis share the analyses of the models they all run (the namespace names them).
+  const sharedAnalyses =
+    redis && vision.analysisCacheEntries > 0
+      ? redisAnalyses(redis, {
+          namespace: analysisNamespace({ detector: vision.detector, verifyLabels: vision.verifyLabels, ocr: vision.ocr, safety: vision.safety, people: vision.people, converter: CONVERTER_VERSION }),
+        })
+      : undefined;
+  const analysisCache = new AnalysisCache({
+    maxEntries: vision.analysisCacheEntries,
+    onLookup: (result) => metrics.analysisCache(result),
+    ...(sharedAnalyses ? { shared: sharedAnalyses } : {}),
+  });
   // A replacement engine (tests) stands in for the offline models and claims all of them.
   const installed: InstalledModels | undefined = opts.engine
     ? { detect: true, segment: true, ocr: true }

@@ -15,6 +15,9 @@
  * Segmentation is not kept: masks are large, and the SAM encoder's output, most of their cost,
  * has its own cache (segment/embedding-cache.ts).
  *
+ * With `shared` (shared-analyses.ts, the replicas' Redis), an image this replica has not
+ * seen is looked up there before the models run, and what they say is offered to the others.
+ *
  * Like the decoded-image cache, it is shared by all callers of the server: a caller could
  * tell from a fast answer that the same image bytes were analysed recently. `maxEntries: 0`
  * turns it off for servers whose API keys must not learn that.
@@ -22,8 +25,10 @@
 import { LRUCache } from 'lru-cache';
 import type { Analysis, AnalysisNeeds } from './analysis.js';
 import { pickReader } from './ocr/lines.js';
+import type { SharedAnalyses } from './shared-analyses.js';
 
-export type CacheLookup = 'hit' | 'miss' | 'joined';
+/** hit: kept here; joined: an identical run in flight; shared: kept by another replica; miss: the models ran. */
+export type CacheLookup = 'hit' | 'miss' | 'joined' | 'shared';
 
 export interface AnalysisCacheOptions {
   /** Analyses kept, least recently used dropped first. 0 turns the cache off. Default 512. */
@@ -32,12 +37,15 @@ export interface AnalysisCacheOptions {
   maxBytes?: number;
   /** Called on every lookup, for metrics. */
   onLookup?: (result: CacheLookup) => void;
+  /** Analyses other replicas kept (shared-analyses.ts), looked up before the models run. */
+  shared?: SharedAnalyses;
 }
 
 export interface AnalysisCacheStats {
   hits: number;
   misses: number;
   joined: number;
+  shared: number;
   entries: number;
 }
 
@@ -99,13 +107,16 @@ export class AnalysisCache {
   private readonly store: LRUCache<string, Analysis> | undefined;
   private readonly inFlight = new Map<string, Promise<Analysis>>();
   private readonly onLookup: ((result: CacheLookup) => void) | undefined;
+  private readonly shared: SharedAnalyses | undefined;
   private hits = 0;
   private misses = 0;
   private joined = 0;
+  private fromShared = 0;
 
   constructor(opts: AnalysisCacheOptions = {}) {
     const maxEntries = opts.maxEntries ?? 512;
     this.onLookup = opts.onLookup;
+    this.shared = opts.shared;
     if (maxEntries > 0) {
       this.store = new LRUCache<string, Analysis>({
         max: maxEntries,
@@ -116,9 +127,9 @@ export class AnalysisCache {
   }
 
   /**
-   * The analysis for `key`: kept, in flight for another caller, or `compute()`d now. A run
-   * another caller started belongs to that caller's request: if it fails (that client went
-   * away, say), this caller runs its own. Without a key, just `compute()`.
+   * The analysis for `key`: kept, in flight for another caller, kept by another replica, or
+   * `compute()`d now. A run another caller started belongs to that caller's request: if it
+   * fails (that client went away, say), this caller runs its own. Without a key, just `compute()`.
    */
   async get(lookup: AnalysisLookup | undefined, compute: () => Promise<Analysis>): Promise<Analysis> {
     if (!lookup || !this.store) return compute();
@@ -136,10 +147,8 @@ export class AnalysisCache {
       } catch {
         // Fall through: the other request's run failed or was cancelled; run this one's own.
       }
-    } else {
-      this.count('miss');
     }
-    const run = compute();
+    const run = this.fetchOrCompute(lookup, compute);
     this.inFlight.set(key, run);
     try {
       const analysis = await run;
@@ -152,12 +161,26 @@ export class AnalysisCache {
   }
 
   stats(): AnalysisCacheStats {
-    return { hits: this.hits, misses: this.misses, joined: this.joined, entries: this.store?.size ?? 0 };
+    return { hits: this.hits, misses: this.misses, joined: this.joined, shared: this.fromShared, entries: this.store?.size ?? 0 };
+  }
+
+  /** Another replica's analysis, else the models' (offered to the other replicas). */
+  private async fetchOrCompute(lookup: AnalysisLookup, compute: () => Promise<Analysis>): Promise<Analysis> {
+    const remote = this.shared ? await this.shared.find([lookup.key, ...lookup.covering]) : undefined;
+    if (remote) {
+      this.count('shared');
+      return fromCache(remote, lookup.needs);
+    }
+    this.count('miss');
+    const analysis = await compute();
+    this.shared?.keep(lookup.key, analysis);
+    return analysis;
   }
 
   private count(result: CacheLookup): void {
     if (result === 'hit') this.hits++;
     else if (result === 'joined') this.joined++;
+    else if (result === 'shared') this.fromShared++;
     else this.misses++;
     this.onLookup?.(result);
   }
