@@ -8,8 +8,9 @@
  * models a replica runs and the analysis format), so replicas configured differently never
  * read each other's, and with an expiry, so Redis is not filled by images nobody asks about
  * again. Each image a replica has not seen costs one MGET before its models run. Redis being
- * down costs a lookup that fails fast (the connection has no offline queue): the replica then
- * runs the models as it would alone.
+ * down costs a lookup that fails fast (the connection has no offline queue), and a Redis that
+ * is up but does not answer is given `findTimeoutMs`: either way the replica then runs the
+ * models as it would alone.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -29,6 +30,8 @@ export interface RedisAnalysesOptions {
   ttlSeconds?: number;
   /** Larger analyses (JSON bytes) are not shared. Default 1 MiB. */
   maxBytes?: number;
+  /** Longest wait for a lookup before running the models instead. Default 250 ms (a loopback MGET takes < 1 ms). */
+  findTimeoutMs?: number;
   /** Called when Redis fails a command (the replica carries on alone). */
   onError?: (err: Error) => void;
 }
@@ -47,17 +50,24 @@ export function analysisNamespace(models: Record<string, unknown>): string {
 export function redisAnalyses(redis: Redis, opts: RedisAnalysesOptions): SharedAnalyses {
   const ttl = opts.ttlSeconds ?? 3600;
   const maxBytes = opts.maxBytes ?? 1024 * 1024;
+  const findTimeoutMs = opts.findTimeoutMs ?? 250;
   const full = (key: string) => `${opts.namespace}:${key}`;
   const failed = (err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err)));
   return {
     async find(keys) {
       if (keys.length === 0) return undefined;
       let values: Array<string | null>;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer a lookup within ${findTimeoutMs} ms`)), findTimeoutMs);
+      });
       try {
-        values = await redis.mget(...keys.map(full));
+        values = await Promise.race([redis.mget(...keys.map(full)), late]);
       } catch (err) {
         failed(err);
         return undefined;
+      } finally {
+        clearTimeout(timer);
       }
       for (const v of values) {
         if (v === null) continue;

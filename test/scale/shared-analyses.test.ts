@@ -78,6 +78,28 @@ describe('analyses shared through Redis', () => {
     expect(errors.length).toBeGreaterThan(0);
   });
 
+  it('runs the models when Redis is up but does not answer in time', async () => {
+    const redis = connectRedis(scaleServers().redisUrl, logger);
+    const blocker = connectRedis(scaleServers().redisUrl, logger);
+    clients.push(redis, blocker);
+    for (const c of [redis, blocker]) if (c.status !== 'ready') await new Promise((r) => c.once('ready', r));
+    const errors: Error[] = [];
+    const cache = new AnalysisCache({ shared: redisAnalyses(redis, { namespace: 'ocellus:analysis:test-slow', findTimeoutMs: 100, onError: (e) => errors.push(e) }) });
+    // A script that spins for 1.5 s holds the (single-threaded) server: every other client's
+    // command waits behind it (DEBUG SLEEP is disabled in Redis 7's default configuration).
+    const spin = `local t = redis.call('TIME'); local s = t[1] + t[2] / 1e6
+      while true do local n = redis.call('TIME'); if n[1] + n[2] / 1e6 - s > 1.5 then return 1 end end`;
+    const sleeping = blocker.eval(spin, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    const m = counted();
+    const t = performance.now();
+    expect((await cache.get(lookup('slow-redis'), m.run)).objects).toEqual(dog().objects);
+    expect(performance.now() - t).toBeLessThan(1000);
+    expect(m.runs()).toBe(1);
+    expect(errors.map((e) => e.message)).toEqual(['Redis did not answer a lookup within 100 ms']);
+    await sleeping;
+  });
+
   it('two replicas: a question on B about the photo A captioned is answered without running B’s models', async () => {
     const flags = { redisUrl: scaleServers().redisUrl, segment: false, people: false } as ConfigFlags;
     const [a, b] = await Promise.all([startServer({ flags }), startServer({ flags })]);
