@@ -63,7 +63,7 @@ type Prepared = SlottedBody;
 function prepareBody(c: Case, image: Buffer): Prepared {
   // What @google/genai sends: camelCase, a user turn with the image before the prompt.
   const json = (data: string) => JSON.stringify({ contents: [{ role: 'user', parts: [{ inlineData: { mimeType: c.mimeType, data } }, { text: 'Caption this image.' }] }] });
-  return c.unique ? slottedBody(image, json) : { body: Buffer.from(json(image.toString('base64'))) };
+  return c.unique ? slottedBody(image, (jpeg) => json(jpeg.toString('base64'))) : { body: Buffer.from(json(image.toString('base64'))) };
 }
 
 /** The mutated request must still carry a JPEG that differs from the template only inside the comment. */

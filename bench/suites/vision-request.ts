@@ -15,7 +15,7 @@ import path from 'node:path';
 import { composeAnswer } from '../../src/engine/compose/answer.js';
 import { POSSIBLE_FRACTION } from '../../src/engine/compose/confidence.js';
 import { renderAnswer } from '../../src/engine/compose/render.js';
-import { OfflineVision } from '../../src/engine/offline/vision.js';
+import { OfflineVision, SAFETY_SIDE } from '../../src/engine/offline/vision.js';
 import { shrink } from '../../src/engine/offline/shrink.js';
 import { measurePixels } from '../../src/engine/measure.js';
 import { planTasks } from '../../src/engine/planner.js';
@@ -32,13 +32,12 @@ import { mirrored, NSFW_INPUT_SIZE } from '../../src/vision/safety/nsfw.js';
 import { toModelInput } from '../../src/vision/safety/preprocess.js';
 import { parseLenientJson } from '../../src/wire/lenient-json.js';
 import { buildRequest, requestOnce } from '../lib/http-load.js';
+import { uniqueJpeg } from '../lib/unique-jpeg.js';
 import { ModelThread } from '../lib/model-thread.js';
 import type { Table } from '../lib/report.js';
 import type { OcellusChild } from '../lib/servers.js';
 import { median, ms, quantile, sorted } from '../lib/stats.js';
 
-/** The side the engine shrinks an image to before the safety rating (src/engine/offline/vision.ts). */
-const SAFETY_SIDE = 448;
 /** What the engine asks of the detector for every task (src/engine/offline/vision.ts, needsOf). */
 export const DETECT_NEEDS: AnalysisNeeds = { detect: { belowThreshold: POSSIBLE_FRACTION } };
 export const DETECT_PROMPT = 'Detect all of the prominent items in the image.';
@@ -56,20 +55,6 @@ export async function timeRuns(n: number, f: (i: number) => Promise<unknown> | u
     out.push(performance.now() - t);
   }
   return out;
-}
-
-/**
- * The JPEG with a 9-byte comment segment (its counter) right after the start marker: the
- * same pixels, different bytes, so the server's decode cache (keyed by content hash) misses
- * and every request decodes, as a new photo would.
- */
-export function uniqueJpeg(jpeg: Buffer, counter: number): Buffer {
-  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('uniqueJpeg: not a JPEG');
-  const comment = Buffer.alloc(13);
-  comment.writeUInt16BE(0xfffe, 0);
-  comment.writeUInt16BE(11, 2); // length counts itself and the 9 payload bytes
-  comment.write(counter.toString(36).padStart(9, '0').slice(-9), 4, 'latin1');
-  return Buffer.concat([jpeg.subarray(0, 2), comment, jpeg.subarray(2)]);
 }
 
 export function generateBody(image: Buffer, prompt: string, config?: unknown): string {

@@ -29,8 +29,8 @@ import { readText, TesseractReader } from '../../src/vision/ocr/index.js';
 import { defaultIntraOpThreads, VisionPool } from '../../src/vision/pool.js';
 import { SamSegmenter } from '../../src/vision/segment/sam.js';
 import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http-load.js';
-import { makeMutator, slottedBody } from '../lib/unique-jpeg.js';
-import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, openBareLayout, timeRuns, uniqueJpeg } from './vision-request.js';
+import { makeMutator, slottedBody, uniqueJpeg } from '../lib/unique-jpeg.js';
+import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, openBareLayout, timeRuns } from './vision-request.js';
 import type { SuiteResult, Table } from '../lib/report.js';
 import { procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
@@ -196,8 +196,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   // Captions send a new JPEG each request (same pixels, a new comment, rewritten in place),
   // so every one decodes and runs the models, as new photos do; the analysis cache is
   // measured apart, with the same photo again and again.
-  const captionJson = (data: string) => JSON.stringify({ contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'image/jpeg', data } }, { text: 'Caption this image.' }] }] });
-  const captionNew = slottedBody(bytes, captionJson);
+  const captionBody = (jpeg: Buffer) => generateBody(jpeg, 'Caption this image.');
+  const captionNew = slottedBody(bytes, captionBody);
   const concurrencies = [1, 4, 8];
   type BareLayout = Awaited<ReturnType<typeof openBareLayout>>;
   const measure = async (server: OcellusChild, label: string, bare?: BareLayout): Promise<ServerRun> => {
@@ -234,7 +234,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
     let captionsSame: LoadResult | undefined;
     if (bare) {
       o.log(`vision: ${label}: captions of the same photo at concurrency 8 for ${o.loadMs} ms`);
-      captionsSame = await runLoad({ port: server.port, request: post(captionJson(bytes.toString('base64'))), concurrency: 8, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
+      captionsSame = await runLoad({ port: server.port, request: post(captionBody(bytes)), concurrency: 8, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
     }
     return { detect, detectSame, captions, ...(bare ? { bareNew } : {}), ...(captionsSame ? { captionsSame } : {}) };
   };

@@ -36,7 +36,7 @@ export interface OfflineVisionDeps {
 }
 
 /** Longest side of the copy the safety classifier gets: it sees 224×224, so a small copy is plenty and cheap to send. */
-const SAFETY_SIDE = 448;
+export const SAFETY_SIDE = 448;
 
 /** Images with a shorter side than this hold nothing a detector can find. */
 export const MIN_MODEL_SIDE = 16;
