@@ -139,19 +139,19 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
   }
 
   const threads = o.intraOpThreads;
-  // The server's default: the label check (detect/verify-crop.ts) runs after the detector.
+  // The server's default: the label check (detect/verify-crop.ts) and the closer look (detect/closer-look.ts) run after the detector.
   const caps = loadVisionModels({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads, verifyLabels: true });
   await caps.warm();
-  const split: Record<'resize' | 'infer' | 'post' | 'verify', number[]> = { resize: [], infer: [], post: [], verify: [] };
+  const split: Record<'resize' | 'infer' | 'post' | 'verify' | 'closer', number[]> = { resize: [], infer: [], post: [], verify: [], closer: [] };
   rows.push([
-    `detector (${DEFAULT_DETECTOR}, onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) + label check, as the worker calls it`,
+    `detector (${DEFAULT_DETECTOR}, onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) + label check + closer look, as the worker calls it`,
     await timeRuns(o.runs, async (i) => {
       const a = await analyseImage(caps, img, DETECT_NEEDS);
-      if (i >= 0 && a.detectStages) for (const k of ['resize', 'infer', 'post', 'verify'] as const) split[k].push(a.detectStages[k] ?? 0);
+      if (i >= 0 && a.detectStages) for (const k of ['resize', 'infer', 'post', 'verify', 'closer'] as const) split[k].push(a.detectStages[k] ?? 0);
     }),
   ]);
-  const stageName = { resize: 'input handed to the graphs (they resize inside)', infer: 'ORT inference with the in-graph resizes (SSD and CenterNet, one thread)', post: 'box decode + fusion + NMS', verify: 'label check (crops + EfficientNet-B0)' };
-  for (const k of ['resize', 'infer', 'post', 'verify'] as const) rows.push([`  of which ${stageName[k]}`, split[k]]);
+  const stageName = { resize: 'input handed to the graphs (they resize inside)', infer: 'ORT inference with the in-graph resizes (SSD and CenterNet, one thread)', post: 'box decode + fusion + NMS', verify: 'label check (crops + EfficientNet-B0)', closer: 'closer look at boxes whose class is in doubt (SSD on each region)' };
+  for (const k of ['resize', 'infer', 'post', 'verify', 'closer'] as const) rows.push([`  of which ${stageName[k]}`, split[k]]);
   rows.push([`safety rating (nsfwjs Mid, image + mirror; onnxruntime ${threads} thread${threads > 1 ? 's' : ''}) on the ≤ ${SAFETY_SIDE} copy`, await timeRuns(o.runs, () => analyseImage(caps, small, { safety: true }))]);
   rows.push([
     `  of which preprocessing (resize to ${NSFW_INPUT_SIZE}², 0..1 floats, mirror)`,

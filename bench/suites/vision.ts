@@ -280,9 +280,11 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   ].filter((a) => !(a.workers === 2 && a.intra === mainIntra));
   // The speed end of the quality trade (docs/detectors.md): SSD alone, no label check.
   alternatives.push({ workers: 2, intra: mainIntra, label: `${mainLabel.replace(' (default)', '')}, --detector ssd-mobilenet --no-verify-labels`, args: ['--detector', 'ssd-mobilenet', '--no-verify-labels'] });
+  // Issue 9's yardstick: the default must detect no slower than CenterNet, the default it replaced.
+  alternatives.push({ workers: 2, intra: mainIntra, label: `${mainLabel.replace(' (default)', '')}, --detector centernet --no-verify-labels (the default before issue 9)`, args: ['--detector', 'centernet', '--no-verify-labels'] });
   for (const a of alternatives) {
     o.log(`vision: starting ocellus serve with ${a.label}, for comparison`);
-    const tag = `${a.workers}x${a.intra}${a.args ? '-fast' : ''}`;
+    const tag = `${a.workers}x${a.intra}${a.args ? `-${a.args[1]}` : ''}`;
     const alt = await startWith(
       { OCELLUS_VISION_INTRA_THREADS: String(a.intra) },
       { dataDir: path.join(o.tmpDir, `vision-data-${tag}`), logFile: path.join(o.tmpDir, `vision-${tag}.log`), extraArgs: ['--log-level', 'warn', '--vision-threads', String(a.workers), ...(a.args ?? [])] },

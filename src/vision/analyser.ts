@@ -18,7 +18,7 @@ export interface DetectCapability {
   /** The score the detector asserts a label from (its default threshold), when known. */
   readonly threshold?: number;
   /** Resize / inference / post-processing ms of the last detect(), when the detector keeps them. */
-  lastTimes?(): { resize: number; infer: number; post: number; lent?: boolean; verify?: number } | undefined;
+  lastTimes?(): { resize: number; infer: number; post: number; lent?: boolean; closer?: number; verify?: number } | undefined;
 }
 
 /**

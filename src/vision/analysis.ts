@@ -131,5 +131,5 @@ export interface Analysis {
   people?: { faces: PersonFace[]; poses: PersonPose[] };
   times: StageTimes;
   /** The detect stage split (ms): sharp resize, inference, decoding + NMS; when the detector keeps them. */
-  detectStages?: { resize: number; infer: number; post: number; lent?: boolean; verify?: number };
+  detectStages?: { resize: number; infer: number; post: number; lent?: boolean; closer?: number; verify?: number };
 }

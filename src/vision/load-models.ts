@@ -5,7 +5,8 @@
  */
 import type { VisionModels } from './analyser.js';
 import type { MaskHelp, NormBox, ObjectMask, RawImage } from './analysis.js';
-import { createDetector, type DetectOptions } from './detect/index.js';
+import { ALTERNATIVE_MIN_SCORE, createDetector, type DetectOptions, type DetectStageTimes } from './detect/index.js';
+import { lookCloser, type LookAgain } from './detect/closer-look.js';
 import { CropVerifier } from './detect/verify-crop.js';
 import { helpWith, workTogether, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
@@ -32,6 +33,9 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     : undefined;
   const verifier = detector && selection.verifyLabels ? new CropVerifier({ intraOpThreads: threads }) : undefined;
   let verifyMs = 0;
+  let closerMs = 0;
+  let detectTimes: DetectStageTimes | undefined;
+  const lookAgain: LookAgain = (region) => (detector!.lookAgain ? detector!.lookAgain(region) : detector!.detect(region, { minScore: ALTERNATIVE_MIN_SCORE }));
   const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
@@ -59,15 +63,22 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
       ? {
           detect: {
             async detect(img, opts, share) {
-              const found = await detector.detect(img, opts, share);
-              if (!verifier) return found;
-              const t = performance.now();
-              const kept = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
+              let found = await detector.detect(img, opts, share);
+              // Copied now: a closer look runs the detector again, which resets its times.
+              detectTimes = detector.lastTimes ? { ...detector.lastTimes } : undefined;
+              // The label check asks whether each box is any of the classes proposed for it (an
+              // ImageNet model can tell a squirrel from every COCO class), the closer look which
+              // one (a zoomed detector tells horse from sheep; the classifier cannot): in that order.
+              let t = performance.now();
+              if (verifier) found = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
               verifyMs = performance.now() - t;
-              return kept;
+              t = performance.now();
+              found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
+              closerMs = performance.now() - t;
+              return found;
             },
             threshold: detector.defaultMinScore,
-            lastTimes: () => (detector.lastTimes ? { ...detector.lastTimes, ...(verifier ? { verify: verifyMs } : {}) } : undefined),
+            lastTimes: () => (detectTimes ? { ...detectTimes, closer: closerMs, ...(verifier ? { verify: verifyMs } : {}) } : undefined),
             ...(detector.lendableCandidates ? { lend: async (img: RawImage, opts: DetectOptions, share: WorkShare) => (await helpWith(share, 1, () => detector.lendableCandidates!(img, opts))) > 0 } : {}),
           },
         }

@@ -41,7 +41,8 @@ export interface RedisAnalysesOptions {
  * analysis says) with this analysis format: bump `ANALYSIS_FORMAT` when `Analysis` changes
  * shape or meaning, so replicas of different versions do not share.
  */
-export const ANALYSIS_FORMAT = 1;
+// 2: detections after the closer look (a replica without it would hand out "sheep" for a horse).
+export const ANALYSIS_FORMAT = 2;
 export function analysisNamespace(models: Record<string, unknown>): string {
   const digest = createHash('sha256').update(JSON.stringify({ format: ANALYSIS_FORMAT, ...models })).digest('hex').slice(0, 16);
   return `ocellus:analysis:${digest}`;

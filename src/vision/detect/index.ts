@@ -120,6 +120,11 @@ export interface LoadedDetector extends Detector {
   readonly lastTimes?: DetectStageTimes;
   /** With a share (../shared-work.ts), part of the work may come from another thread. */
   detect(img: RgbImage, opts?: DetectOptions, share?: WorkShare): Promise<Detection[]>;
+  /**
+   * What a closer look (./closer-look.ts) runs on a region, down to ALTERNATIVE_MIN_SCORE;
+   * without it, detect() itself. The fused detector looks again with SSD alone (measured as good and cheaper).
+   */
+  lookAgain?(region: RgbImage): Promise<Detection[]>;
   /** The part another thread may run for detect(img, opts, share): only detectors that have one. */
   lendableCandidates?(img: RgbImage, opts?: DetectOptions): Promise<Candidate[]>;
 }

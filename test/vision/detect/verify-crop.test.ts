@@ -55,6 +55,15 @@ describe('judgeLabel', () => {
     expect(judgeLabel('clock', at(0.2), 0.25).verdict).toBe('dropped');
   });
 
+  it('counts the classes proposed for the same box: the check asks "any of them?", not "which?"', () => {
+    const SORREL = 339, RAM = 348;
+    const horseLike = probs({ [SORREL]: 0.02, [RAM]: 0.02, [GERMAN_SHEPHERD]: 0.5 });
+    expect(judgeLabel('sheep', horseLike).verdict).toBe('dropped');
+    expect(judgeLabel('sheep', horseLike, MIN_OWN_MASS, ['horse', 'cow'])).toEqual({ verdict: 'kept', ownMass: 0.04 });
+    // A class shared by two labels counts once; a proposal ImageNet cannot judge adds nothing.
+    expect(judgeLabel('car', probs({ 717: 0.02 }), MIN_OWN_MASS, ['truck', 'person']).verdict).toBe('dropped');
+  });
+
   it('leaves labels ImageNet has no classes for alone, whatever the crop looks like', () => {
     expect(judgeLabel('person', probs({ [GERMAN_SHEPHERD]: 0.9 }))).toEqual({ verdict: 'unverifiable', ownMass: 0 });
     expect(judgeLabel('giraffe', probs({ [FOX_SQUIRREL]: 0.9 })).verdict).toBe('unverifiable');
