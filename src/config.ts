@@ -17,7 +17,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { DETECTOR_IDS } from './vision/detect/ids.js';
+import { DETECTOR_IDS, ONNX_DETECTORS } from './vision/detect/ids.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -80,6 +80,8 @@ export interface VisionConfig {
   engine: 'vision' | 'measurements';
   /** COCO detector id (one of DETECTOR_IDS) or none. */
   detector: string | null;
+  /** The detector's runtime; undefined: onnxruntime where the detector has a conversion, else TF.js. */
+  detectorRuntime: 'onnx' | 'tfjs' | undefined;
   segment: boolean;
   ocr: boolean;
   /** Rate images for safetyRatings / safetySettings (nsfwjs). */
@@ -88,6 +90,8 @@ export interface VisionConfig {
   people: boolean;
   /** Drop asserted labels an ImageNet classifier refutes on the box's crop (detect/verify-crop.ts). */
   verifyLabels: boolean;
+  /** Detect boxes whose class is in doubt again, zoomed in (detect/closer-look.ts). */
+  closerLook: boolean;
   /** Worker threads running the models. */
   threads: number;
   /** onnxruntime intra-op threads per model in each worker; undefined: the cores spread over the workers. */
@@ -203,11 +207,13 @@ export interface ConfigFlags {
   fileTtlHours?: string | number;
   engine?: string;
   detector?: string;
+  detectorRuntime?: string;
   segment?: boolean;
   ocr?: boolean;
   safety?: boolean;
   people?: boolean;
   verifyLabels?: boolean;
+  closerLook?: boolean;
   visionThreads?: string | number;
   visionIntraThreads?: string | number;
   visionQueue?: string | number;
@@ -275,11 +281,13 @@ const schema = z.object({
   detector: z.enum([...DETECTOR_IDS, 'none'], {
     error: `detector must be ${DETECTOR_IDS.join(', ')} or none`,
   }),
+  detectorRuntime: z.enum(['onnx', 'tfjs'], { error: 'detector runtime must be onnx or tfjs' }).optional(),
   segment: z.boolean(),
   ocr: z.boolean(),
   safety: z.boolean(),
   people: z.boolean(),
   verifyLabels: z.boolean(),
+  closerLook: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionIntraThreads: positiveInt('vision intra-op threads').optional(),
   visionQueue: z.coerce.number().int().min(0),
@@ -358,11 +366,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     fileTtlHours: pick(flags.fileTtlHours, 'OCELLUS_FILE_TTL_HOURS', 48),
     engine: pick(flags.engine, 'OCELLUS_ENGINE', 'vision'),
     detector: pick(flags.detector, 'OCELLUS_DETECTOR', 'ssd-centernet'),
+    detectorRuntime: flags.detectorRuntime ?? (env.OCELLUS_DETECTOR_RUNTIME || undefined),
     segment: flags.segment ?? bool(env.OCELLUS_SEGMENT) ?? true,
     ocr: flags.ocr ?? bool(env.OCELLUS_OCR) ?? true,
     safety: flags.safety ?? bool(env.OCELLUS_SAFETY) ?? true,
     people: flags.people ?? bool(env.OCELLUS_PEOPLE) ?? true,
     verifyLabels: flags.verifyLabels ?? bool(env.OCELLUS_VERIFY_LABELS) ?? true,
+    closerLook: flags.closerLook ?? bool(env.OCELLUS_CLOSER_LOOK) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionIntraThreads: pick(flags.visionIntraThreads, 'OCELLUS_VISION_INTRA_THREADS', undefined),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
@@ -409,6 +419,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     throw new ConfigError(`invalid configuration: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   const c = parsed.data;
+  if (c.detectorRuntime === 'tfjs' && c.detector === 'ssd-centernet')
+    throw new ConfigError('invalid configuration: detectorRuntime: detector ssd-centernet runs on onnx only (name another --detector for tfjs)');
+  if (c.detectorRuntime === 'onnx' && c.detector !== 'none' && !(ONNX_DETECTORS as readonly string[]).includes(c.detector))
+    throw new ConfigError(`invalid configuration: detectorRuntime: detector ${c.detector} has no ONNX conversion; onnx runs ${ONNX_DETECTORS.join(', ')}`);
   if (c.openaiUrl && !c.openaiModel) throw new ConfigError('invalid configuration: --openai-url needs --openai-model (the served model name)');
   const storage = c.storageUrl === undefined ? undefined : parseStorageUrl(c.storageUrl);
   return {
@@ -446,11 +460,13 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     vision: {
       engine: c.engine,
       detector: c.detector === 'none' ? null : c.detector,
+      detectorRuntime: c.detectorRuntime,
       segment: c.segment,
       ocr: c.ocr,
       safety: c.safety,
       people: c.people,
       verifyLabels: c.verifyLabels,
+      closerLook: c.closerLook,
       threads: c.visionThreads,
       intraOpThreads: c.visionIntraThreads,
       maxQueue: c.visionQueue,

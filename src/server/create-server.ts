@@ -167,13 +167,13 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           queueTimeoutMs: vision.queueTimeoutMs,
           ...(vision.intraOpThreads !== undefined ? { intraOpThreads: vision.intraOpThreads } : {}),
           logger,
-          models: { detector: vision.detector, segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels },
+          models: { detector: vision.detector, ...(vision.detectorRuntime ? { detectorRuntime: vision.detectorRuntime } : {}), segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels, closerLook: vision.closerLook },
         });
   // Replicas sharing a Redis share the analyses of the models they all run (the namespace names them).
   const sharedAnalyses =
     redis && vision.analysisCacheEntries > 0
       ? redisAnalyses(redis, {
-          namespace: analysisNamespace({ detector: vision.detector, verifyLabels: vision.verifyLabels, ocr: vision.ocr, safety: vision.safety, people: vision.people, converter: CONVERTER_VERSION }),
+          namespace: analysisNamespace({ detector: vision.detector, detectorRuntime: vision.detectorRuntime ?? 'auto', verifyLabels: vision.verifyLabels, closerLook: vision.closerLook, ocr: vision.ocr, safety: vision.safety, people: vision.people, converter: CONVERTER_VERSION }),
         })
       : undefined;
   const analysisCache = new AnalysisCache({

@@ -73,7 +73,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
               if (verifier) found = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
               verifyMs = performance.now() - t;
               t = performance.now();
-              found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
+              if (selection.closerLook !== false) found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
               closerMs = performance.now() - t;
               return found;
             },

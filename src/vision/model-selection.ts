@@ -26,6 +26,11 @@ export interface ModelSelection {
    * it on unless `--no-verify-labels`.
    */
   verifyLabels?: boolean;
+  /**
+   * Boxes whose class is in doubt are detected again, zoomed in (detect/closer-look.ts).
+   * Default true; `--no-closer-look` turns it off.
+   */
+  closerLook?: boolean;
   /** Runtime of the detector: default `onnx` where it has a conversion (detect/index.ts). */
   detectorRuntime?: 'onnx' | 'tfjs';
 }

@@ -43,6 +43,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ maxConnections: '0' }, {})).toThrow(/max connections/);
   });
 
+  it('runs the detector on onnxruntime where it can unless told otherwise, and refuses runtimes a detector has none for', () => {
+    expect(loadConfig({}, {}).vision.detectorRuntime).toBeUndefined();
+    expect(loadConfig({ detector: 'centernet' }, { OCELLUS_DETECTOR_RUNTIME: 'tfjs' }).vision).toMatchObject({ detector: 'centernet', detectorRuntime: 'tfjs' });
+    expect(loadConfig({ detector: 'ssd-mobilenet', detectorRuntime: 'onnx' }, { OCELLUS_DETECTOR_RUNTIME: 'tfjs' }).vision.detectorRuntime).toBe('onnx');
+    expect(() => loadConfig({ detectorRuntime: 'tfjs' }, {})).toThrow(/ssd-centernet runs on onnx only/);
+    expect(() => loadConfig({ detector: 'nanodet', detectorRuntime: 'onnx' }, {})).toThrow(/nanodet has no ONNX conversion/);
+    expect(() => loadConfig({ detectorRuntime: 'gpu' }, {})).toThrow(/detector runtime must be onnx or tfjs/);
+  });
+
+  it('checks labels and looks closer at doubtful boxes by default; each can be turned off', () => {
+    expect(loadConfig({}, {}).vision).toMatchObject({ verifyLabels: true, closerLook: true });
+    expect(loadConfig({}, { OCELLUS_CLOSER_LOOK: '0' }).vision.closerLook).toBe(false);
+    expect(loadConfig({ closerLook: true }, { OCELLUS_CLOSER_LOOK: '0' }).vision.closerLook).toBe(true);
+  });
+
   it('rejects nonsense with a message naming the setting', () => {
     expect(() => loadConfig({ port: 'abc' }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ maxFileBytes: '-5' }, {})).toThrow(/fileBytes/);

@@ -31,7 +31,7 @@ export {
 export { ALTERNATIVE_MIN_SCORE } from './tfjs-detector.js';
 export { CenterNetDetector, FusedDetector, NanoDetDetector, OnnxCenterNetDetector, OnnxSsdDetector, SsdMobileNetDetector, YoloV5Detector, YOLOV5_LICENCE_WARNING };
 
-import { DETECTOR_IDS, type DetectorId } from './ids.js';
+import { DETECTOR_IDS, ONNX_DETECTORS, type DetectorId } from './ids.js';
 export { DETECTOR_IDS, type DetectorId };
 
 /**
@@ -98,8 +98,7 @@ export function missingDetectorWeights(id: DetectorId, dir?: string): ModelNotIn
  */
 export type DetectorRuntime = 'onnx' | 'tfjs';
 
-/** The detectors with an ONNX conversion (the fused one runs only there). */
-export const ONNX_DETECTORS: readonly DetectorId[] = ['ssd-centernet', 'ssd-mobilenet', 'centernet'];
+export { ONNX_DETECTORS };
 
 /** Stage timings of the last detect(), for the detectors that keep them. */
 export interface DetectStageTimes {
