@@ -7,10 +7,11 @@
  *   npx tsx bench/closer-look.ts                      # the default, ssd-mobilenet and centernet
  *   npx tsx bench/closer-look.ts --detector centernet
  */
-import sharp from 'sharp';
+import { readFileSync } from 'node:fs';
 import { loadLabels, photoFile } from '../eval/labelled.js';
-import { classInDoubt, closerRegion, closerVerdict, cutRegion, lookCloser, type LookAgain } from '../src/vision/detect/closer-look.js';
-import { ALTERNATIVE_MIN_SCORE, createDetector, DEFAULT_DETECTOR, iou, type LoadedDetector, type RgbImage } from '../src/vision/detect/index.js';
+import { decodeImage } from '../src/media/decode.js';
+import { classInDoubt, closerRegion, closerVerdict, cutRegion, lookAgainWith, lookCloser } from '../src/vision/detect/closer-look.js';
+import { createDetector, DEFAULT_DETECTOR, iou } from '../src/vision/detect/index.js';
 import { CropVerifier } from '../src/vision/detect/verify-crop.js';
 import { evalPhotoPath } from '../test/support/fixtures.js';
 
@@ -18,18 +19,14 @@ const MARGINS = [0.1, 0.2, 0.3, 0.4, 0.5];
 const arg = process.argv.indexOf('--detector');
 const detectors = arg >= 0 ? [process.argv[arg + 1]!] : [DEFAULT_DETECTOR, 'ssd-mobilenet', 'centernet'];
 
-async function decode(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(file).rotate().toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
-const lookWith = (d: LoadedDetector): LookAgain => (r) => (d.lookAgain ? d.lookAgain(r) : d.detect(r, { minScore: ALTERNATIVE_MIN_SCORE }));
+/** The pixels the server's models get. */
+const decode = (file: string) => decodeImage(readFileSync(file), { partLabel: file, maxPixels: 1e8 });
 const verifier = new CropVerifier();
 const labels = loadLabels();
 
 for (const id of detectors) {
   const detector = createDetector(id);
-  const look = lookWith(detector);
+  const look = lookAgainWith(detector);
   console.log(`\n${id}: boxes in doubt after the label check; the closer look's label at margins ${MARGINS.join(', ')} (✗ = not the labelled class)`);
   for (const [name, photo] of Object.entries(labels.photos)) {
     const img = await decode(photoFile(name, photo));
@@ -61,7 +58,7 @@ for (let i = 0; i < 31; i++) {
   times.detect.push(performance.now() - t);
   looked = found.filter((d) => classInDoubt(d, detector.defaultMinScore)).length;
   t = performance.now();
-  await lookCloser(img, found, detector.defaultMinScore, lookWith(detector));
+  await lookCloser(img, found, detector.defaultMinScore, lookAgainWith(detector));
   times.closer.push(performance.now() - t);
 }
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1);

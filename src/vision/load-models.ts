@@ -5,8 +5,8 @@
  */
 import type { VisionModels } from './analyser.js';
 import type { MaskHelp, NormBox, ObjectMask, RawImage } from './analysis.js';
-import { ALTERNATIVE_MIN_SCORE, createDetector, type DetectOptions, type DetectStageTimes } from './detect/index.js';
-import { lookCloser, type LookAgain } from './detect/closer-look.js';
+import { createDetector, type DetectOptions, type DetectStageTimes } from './detect/index.js';
+import { lookAgainWith, lookCloser } from './detect/closer-look.js';
 import { CropVerifier } from './detect/verify-crop.js';
 import { helpWith, workTogether, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
@@ -35,7 +35,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
   let verifyMs = 0;
   let closerMs = 0;
   let detectTimes: DetectStageTimes | undefined;
-  const lookAgain: LookAgain = (region) => (detector!.lookAgain ? detector!.lookAgain(region) : detector!.detect(region, { minScore: ALTERNATIVE_MIN_SCORE }));
+  const lookAgain = detector && selection.closerLook !== false ? lookAgainWith(detector) : undefined;
   const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
@@ -73,7 +73,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
               if (verifier) found = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
               verifyMs = performance.now() - t;
               t = performance.now();
-              if (selection.closerLook !== false) found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
+              if (lookAgain) found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
               closerMs = performance.now() - t;
               return found;
             },

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/media/decode.js';
 import { ApiError } from '../../src/errors.js';
-import { lookCloser } from '../../src/vision/detect/closer-look.js';
+import { lookAgainWith, lookCloser } from '../../src/vision/detect/closer-look.js';
 import { createDetector } from '../../src/vision/detect/index.js';
 import { VisionPool } from '../../src/vision/pool.js';
 import { readFixture } from '../support/fixtures.js';
@@ -89,7 +89,7 @@ describe('VisionPool lending the fused detector’s SSD part to the second threa
     const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
     // One thread, the worker's steps in order: the detector, then its closer look at boxes in doubt.
     const local = createDetector('ssd-centernet');
-    const expected = await lookCloser(img, await local.detect(img, { minScore: 0.2 }), local.defaultMinScore, (r) => local.lookAgain!(r));
+    const expected = await lookCloser(img, await local.detect(img, { minScore: 0.2 }), local.defaultMinScore, lookAgainWith(local));
     local.dispose();
     const runs = [];
     for (let i = 0; i < 4; i++) runs.push(await pool.analyse(img, { detect: { minScore: 0.2 } }));

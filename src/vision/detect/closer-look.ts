@@ -14,12 +14,15 @@
  * Pure decisions plus one sharp crop; the detector that looks again is passed in.
  */
 import sharp from 'sharp';
-import { CLOSE_ALTERNATIVE } from './index.js';
+import { hasCloseAlternative, type LoadedDetector } from './index.js';
 import { ALTERNATIVE_MIN_SCORE } from './finish.js';
 import { iou } from './nms.js';
 import type { Box, Detection, RgbImage } from './types.js';
 
-/** Context added on each side of the box, as a share of its width and height (0.1 measured worse: docs). */
+/**
+ * Context added on each side of the box, as a share of its width and height: on the eval 0.3 and
+ * 0.4 decided every box in doubt right, 0.2 and 0.5 one box wrong each (docs/detectors.md).
+ */
 export const CLOSER_MARGIN = 0.3;
 /** A box of the closer look overlapping the first look's box at least this much is the same object. */
 export const SAME_BOX_IOU = 0.5;
@@ -30,7 +33,7 @@ export const MIN_REGION_SIDE = 8;
 
 /** Whether an asserted detection's class is in doubt: another class scored close to it on the same box. */
 export function classInDoubt(d: Detection, threshold: number): boolean {
-  return d.score >= threshold && (d.alternatives ?? []).some((a) => a.score >= CLOSE_ALTERNATIVE * d.score);
+  return d.score >= threshold && hasCloseAlternative(d);
 }
 
 /** The pixel rectangle of `box` plus the margin (clamped to the image) and the box within it (normalised). */
@@ -70,6 +73,11 @@ export function closerVerdict(first: Detection, closer: readonly Detection[], bo
 
 /** Looks again at a region of the image: a detector's detections on it, down to ALTERNATIVE_MIN_SCORE. */
 export type LookAgain = (region: RgbImage) => Promise<Detection[]>;
+
+/** How `detector` looks again: its own lookAgain (the fused one: SSD alone), else detect() itself. */
+export function lookAgainWith(detector: Pick<LoadedDetector, 'detect' | 'lookAgain'>): LookAgain {
+  return detector.lookAgain ? (region) => detector.lookAgain!(region) : (region) => detector.detect(region, { minScore: ALTERNATIVE_MIN_SCORE });
+}
 
 /** Cuts a region out of an upright RGB image. */
 export async function cutRegion(img: RgbImage, r: { left: number; top: number; width: number; height: number }): Promise<RgbImage> {

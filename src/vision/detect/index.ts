@@ -61,7 +61,12 @@ export const CLOSE_ALTERNATIVE = 0.35;
  * its score is below CONFIDENT_SCORE, or another class scored close to it on the same box.
  */
 export function isUncertain(d: Pick<Detection, 'score' | 'alternatives'>): boolean {
-  return d.score < CONFIDENT_SCORE || (d.alternatives ?? []).some((a) => a.score >= CLOSE_ALTERNATIVE * d.score);
+  return d.score < CONFIDENT_SCORE || hasCloseAlternative(d);
+}
+
+/** Whether another class scored close to the label on the same box (CLOSE_ALTERNATIVE of its score or more). */
+export function hasCloseAlternative(d: Pick<Detection, 'score' | 'alternatives'>): boolean {
+  return (d.alternatives ?? []).some((a) => a.score >= CLOSE_ALTERNATIVE * d.score);
 }
 
 export const isDetectorId = (id: string): id is DetectorId => (DETECTOR_IDS as readonly string[]).includes(id);
