@@ -7,7 +7,9 @@
  * `analyseImage` as the worker calls it, postMessage out. No piscina, no admission queue.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { analyseImage, lendDetectPart } from '../../src/vision/analyser.js';
+import { analyseImage, helpFollowUp, lendDetectPart } from '../../src/vision/analyser.js';
+import type { FollowUpHelp } from '../../src/vision/detect/follow-up.js';
+import type { WorkShare } from '../../src/vision/shared-work.js';
 import type { Analysis, AnalysisNeeds, RawImage } from '../../src/vision/analysis.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
@@ -18,6 +20,8 @@ interface Request {
   needs: AnalysisNeeds;
   /** The helper's side of a lent detection (src/vision/shared-work.ts), as the pool's `lend` task. */
   lend?: boolean;
+  /** The helper's side of a shared follow-up (src/vision/detect/follow-up.ts), as the pool's `follow-up` task. */
+  followUp?: { help: FollowUpHelp; share: WorkShare };
 }
 
 if (!isMainThread && parentPort && (workerData as { modelThread?: ModelSelection } | undefined)?.modelThread) {
@@ -26,6 +30,7 @@ if (!isMainThread && parentPort && (workerData as { modelThread?: ModelSelection
   port.on('message', (msg: Request | 'warm' | 'close') => {
     if (msg === 'warm') void caps.warm().then(() => port.postMessage('warm'), (e: unknown) => port.postMessage({ error: String(e) }));
     else if (msg === 'close') void caps.dispose().then(() => port.close());
+    else if (msg.followUp) void helpFollowUp(caps, msg.image, msg.followUp.help, msg.followUp.share).then(() => port.postMessage({ id: msg.id, analysis: { times: {} } }), (e: unknown) => port.postMessage({ id: msg.id, error: String(e) }));
     else if (msg.lend) void lendDetectPart(caps, msg.image, msg.needs.detect ?? {}).then(() => port.postMessage({ id: msg.id, analysis: { times: {} } }), (e: unknown) => port.postMessage({ id: msg.id, error: String(e) }));
     else void analyseImage(caps, msg.image, msg.needs).then((a) => port.postMessage({ id: msg.id, analysis: a }), (e: unknown) => port.postMessage({ id: msg.id, error: String(e) }));
   });
@@ -75,21 +80,27 @@ export class ModelThread {
    * as the pool does). A share in `needs.detect` goes with it.
    */
   analyse(image: RawImage, needs: AnalysisNeeds): Promise<Analysis> {
-    return this.send(image, needs, false);
+    return this.send(image, needs);
   }
 
   /** The helper task of a lent detection: runs the shared part unless its owner has claimed it. */
   lend(image: RawImage, needs: AnalysisNeeds): Promise<void> {
-    return this.send(image, needs, true).then(() => undefined);
+    return this.send(image, needs, { lend: true }).then(() => undefined);
   }
 
-  private send(image: RawImage, needs: AnalysisNeeds, lend: boolean): Promise<Analysis> {
+  /** The helper task of a shared follow-up: runs the items its owner has not claimed. */
+  followUp(image: RawImage, help: FollowUpHelp, share: WorkShare): Promise<void> {
+    return this.send(image, {}, { followUp: { help, share } }).then(() => undefined);
+  }
+
+  private send(image: RawImage, needs: AnalysisNeeds, as: Pick<Request, 'lend' | 'followUp'> = {}): Promise<Analysis> {
     const id = this.next++;
     const rgb = new Uint8Array(image.rgb);
-    const port = needs.detect?.share?.port;
+    const d = needs.detect;
+    const ports = [d?.share?.port, d?.followUp?.work.port, d?.followUp?.ready, as.followUp?.share.port].filter((p) => p !== undefined);
     return new Promise<Analysis>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, image: { width: image.width, height: image.height, rgb }, needs, ...(lend ? { lend } : {}) } satisfies Request, port ? [rgb.buffer, port] : [rgb.buffer]);
+      this.worker.postMessage({ id, image: { width: image.width, height: image.height, rgb }, needs, ...as } satisfies Request, [rgb.buffer, ...ports]);
     });
   }
 

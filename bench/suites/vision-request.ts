@@ -5,7 +5,8 @@
  *   thread, the detector and the safety rating (with their own splits), composing;
  * - the bare inference of everything the request runs, two ways: one after another on
  *   one thread (the CPU work of a request), and as the server lays it out (decode, then
- *   the detector and the safety rating at once on two model threads, bench/lib/model-thread.ts);
+ *   the detector and the safety rating at once on two model threads, the detector's label check
+ *   and closer looks shared between them; bench/lib/model-thread.ts);
  *   the ≤ ×1.15 target is checked against the second, the stricter one;
  * - through a server logging at debug level: what its worker threads say each task took,
  *   so the server's side of a request splits into model time and everything else.
@@ -21,10 +22,11 @@ import { measurePixels } from '../../src/engine/measure.js';
 import { planTasks } from '../../src/engine/planner.js';
 import { decodeImage, type DecodedImage } from '../../src/media/decode.js';
 import { analyseImage } from '../../src/vision/analyser.js';
-import type { AnalysisNeeds } from '../../src/vision/analysis.js';
+import type { AnalysisNeeds, DetectStages } from '../../src/vision/analysis.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import { DEFAULT_DETECTOR } from '../../src/vision/detect/index.js';
-import { openShare } from '../../src/vision/shared-work.js';
+import { openOffer, openShare } from '../../src/vision/shared-work.js';
+import type { FollowUpHelp } from '../../src/vision/detect/follow-up.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
 import { VisionPool } from '../../src/vision/pool.js';
@@ -80,14 +82,15 @@ export interface RequestStages {
 
 /**
  * The bare inference of a detection request laid out as the server lays it out, on two plain
- * threads: the request's task runs CenterNet and the label check, the other thread SSD's lent
- * part beside the safety copy and rating. Kept open so the suite can also time it interleaved
+ * threads: the request's task runs CenterNet, the other thread SSD's lent part beside the safety
+ * copy and rating; then the two share the label check and the closer looks (src/vision/detect/follow-up.ts). Kept open so the suite can also time it interleaved
  * with the server's requests (a host whose speed drifts then weighs on both alike).
  */
 export async function openBareLayout(threads: number): Promise<{ run: (decoded: DecodedImage) => Promise<unknown>; close: () => Promise<void> }> {
   const detectThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, intraOpThreads: threads, verifyLabels: true });
-  // The second thread holds the detector too: it runs the fused detector's lent SSD part, as the pool's second worker does.
-  const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, safety: true, intraOpThreads: threads });
+  // The second thread holds the detector and the label check too: it runs the fused detector's lent SSD part and its share of
+  // the label check and closer looks, as the pool's second worker does.
+  const safetyThread = new ModelThread({ ...NO_MODELS, detector: DEFAULT_DETECTOR, verifyLabels: true, safety: true, intraOpThreads: threads });
   const close = () => Promise.all([detectThread.close(), safetyThread.close()]).then(() => undefined);
   try {
     await Promise.all([detectThread.warm(), safetyThread.warm()]);
@@ -97,10 +100,25 @@ export async function openBareLayout(threads: number): Promise<{ run: (decoded: 
   }
   const run = (decoded: DecodedImage) => {
     const { owner, helper } = openShare();
+    const looks = openOffer();
+    // The owner asks for help with its label check and closer looks once its boxes are known.
+    const followUp = new Promise<void>((resolve) => {
+      let asked = false;
+      looks.asked.once('message', (help: FollowUpHelp) => {
+        asked = true;
+        void safetyThread.followUp(decoded, help, looks.helper).then(resolve, resolve);
+      });
+      looks.asked.once('close', () => {
+        if (asked) return;
+        looks.helper.port.close();
+        resolve();
+      });
+    });
     return Promise.all([
-      detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner } }),
+      detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner, followUp: looks.owner } }).finally(() => looks.asked.close()),
       safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, share: helper } }),
       shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
+      followUp,
     ]);
   };
   return { run, close };
@@ -188,7 +206,7 @@ export async function measureRequestStages(o: { photoPath: string; runs: number;
     await layout.close();
   }
   rows.push(['bare, one thread: decode + detector + safety copy + safety rating, one after another', sequential]);
-  rows.push(['bare, as the server lays it out: decode, then CenterNet ‖ (SSD + safety copy + rating) on two threads', parallel]);
+  rows.push(['bare, as the server lays it out: decode, then CenterNet ‖ (SSD + safety copy + rating) on two threads, then label check + closer looks shared by both', parallel]);
   rows.push(['  the same, image already decoded (a repeated photo: the decode cache hits)', parallelDecoded]);
   const table: Table = {
     head: [`one detection request's stages, alone (${name}, ${img.width}×${img.height}, bench process)`, 'p50', 'p95', 'runs'],
@@ -205,6 +223,11 @@ export interface ServerSplit {
   /** Per worker task: pool.analyse → result (hand-off + queue + model) and the model time the worker reports. */
   detectTask: number[];
   detectModel: number[];
+  /** Of the detector's time: inference (CenterNet, with SSD lent), and the label check + closer looks run on its own thread. */
+  detectInfer: number[];
+  detectFollowUp: number[];
+  /** Follow-up items (label checks, closer looks) the other worker ran, per request. */
+  helped: number[];
   safetyTask: number[];
   safetyModel: number[];
 }
@@ -226,9 +249,9 @@ export async function measureServerSplit(server: OcellusChild, logFile: string, 
   }
   await new Promise((r) => setTimeout(r, 300)); // let the log reach the file
   const lines = readFileSync(logFile, 'utf8').trim().split('\n');
-  const split: ServerSplit = { latency, server: [], detectTask: [], detectModel: [], safetyTask: [], safetyModel: [] };
+  const split: ServerSplit = { latency, server: [], detectTask: [], detectModel: [], detectInfer: [], detectFollowUp: [], helped: [], safetyTask: [], safetyModel: [] };
   for (const line of lines) {
-    let rec: { msg?: string; responseTime?: number; totalMs?: number; times?: { detect?: number; safety?: number }; req?: unknown };
+    let rec: { msg?: string; responseTime?: number; totalMs?: number; times?: { detect?: number; safety?: number }; detectStages?: DetectStages; req?: unknown };
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch {
@@ -239,6 +262,9 @@ export async function measureServerSplit(server: OcellusChild, logFile: string, 
       if (rec.times?.detect !== undefined) {
         split.detectTask.push(rec.totalMs);
         split.detectModel.push(rec.times.detect);
+        split.detectInfer.push(rec.detectStages?.infer ?? 0);
+        split.detectFollowUp.push((rec.detectStages?.verify ?? 0) + (rec.detectStages?.closer ?? 0));
+        split.helped.push(rec.detectStages?.helped ?? 0);
       } else if (rec.times?.safety !== undefined) {
         split.safetyTask.push(rec.totalMs);
         split.safetyModel.push(rec.times.safety);
@@ -252,6 +278,9 @@ export async function measureServerSplit(server: OcellusChild, logFile: string, 
     server: last(split.server),
     detectTask: last(split.detectTask),
     detectModel: last(split.detectModel),
+    detectInfer: last(split.detectInfer),
+    detectFollowUp: last(split.detectFollowUp),
+    helped: last(split.helped),
     safetyTask: last(split.safetyTask),
     safetyModel: last(split.safetyModel),
   };

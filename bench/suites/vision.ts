@@ -320,6 +320,13 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       ['server: request received → response written (Fastify responseTime)', ms(p50(serverSplit.server)), ms(p(serverSplit.server, 0.95))],
       ['detection task: vision pool → worker → result', ms(p50(serverSplit.detectTask)), ms(p(serverSplit.detectTask, 0.95))],
       ['  of which the detector, as the worker timed it', ms(p50(serverSplit.detectModel)), ms(p(serverSplit.detectModel, 0.95))],
+      ['    of which inference (CenterNet here, SSD lent to the other worker)', ms(p50(serverSplit.detectInfer)), ms(p(serverSplit.detectInfer, 0.95))],
+      ['    of which the label check + closer looks run on this worker', ms(p50(serverSplit.detectFollowUp)), ms(p(serverSplit.detectFollowUp, 0.95))],
+      [
+        '    label checks + closer looks the other worker ran, per request (mean)',
+        (serverSplit.helped.reduce((a, b) => a + b, 0) / Math.max(1, serverSplit.helped.length)).toFixed(1),
+        '',
+      ],
       ...(serverSplit.safetyTask.length
         ? [
             ['safety task (at the same time, other worker): vision pool → worker → result', ms(p50(serverSplit.safetyTask)), ms(p(serverSplit.safetyTask, 0.95))],
@@ -404,7 +411,7 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       '`@google/genai` sends. A detection request runs, besides HTTP, JSON and composing: the decode, the detector, and the ' +
       'safety rating of a ≤ 448 px copy (its safetyRatings), the detector and the rating at once on the two workers. Its ' +
       'baseline is the bare inference of all of that in the bench process, laid out as the server lays it out (decode, then ' +
-      'the two models at once on two threads: bench/lib/model-thread.ts), timed between the server\'s own requests (one bare run ' +
+      'the two models at once on two threads, then the label check and closer looks shared by both: bench/lib/model-thread.ts), timed between the server\'s own requests (one bare run ' +
       'after each pair of requests, the server idle meanwhile), so a host whose speed drifts during the suite weighs on both ' +
       'alike; the rows under it give the same requests against the same layout timed before the servers started, against ' +
       'the same work on one thread, one after another, and against the detector alone. Detection requests send a new JPEG ' +

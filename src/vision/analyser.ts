@@ -3,22 +3,28 @@
  * given) boxes with the SAM encoder run once, then text. Lives inside a worker thread in
  * production (worker.ts) and can run in-process for tests and benchmarks.
  */
-import type { Analysis, AnalysisNeeds, DetectedObject, MaskHelp, MaskShare, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
-import type { WorkShare } from './shared-work.js';
+import type { Analysis, AnalysisNeeds, DetectedObject, DetectStages, MaskHelp, MaskShare, ObjectMask, RawImage, ReadLine, SafetyRating } from './analysis.js';
+import type { FollowUpHelp } from './detect/follow-up.js';
+import type { HelpOffer, WorkShare } from './shared-work.js';
 import type { SamEmbedding } from './segment/sam.js';
 import { measureTextLikeness } from './text-page.js';
 
 type DetectOpts = { minScore?: number; maxDetections?: number };
 
 export interface DetectCapability {
-  /** With a share, part of the work may come from a helper task on another thread (shared-work.ts). */
-  detect(img: RawImage, opts?: DetectOpts, share?: WorkShare): Promise<DetectedObject[]>;
+  /**
+   * With shares, part of the work may come from helper tasks on another thread (shared-work.ts):
+   * `lend` the detector's lendable part, `followUp` the label check and closer looks.
+   */
+  detect(img: RawImage, opts?: DetectOpts, shares?: { lend?: WorkShare; followUp?: HelpOffer }): Promise<DetectedObject[]>;
   /** The helper's side of a share: runs the lendable part unless the owner has claimed it. Only detectors that have one. */
   lend?(img: RawImage, opts: DetectOpts, share: WorkShare): Promise<boolean>;
+  /** The helper's side of a shared follow-up (detect/follow-up.ts): the items the owner has not claimed. */
+  helpFollowUp?(img: RawImage, help: FollowUpHelp, share: WorkShare): Promise<number>;
   /** The score the detector asserts a label from (its default threshold), when known. */
   readonly threshold?: number;
   /** Resize / inference / post-processing ms of the last detect(), when the detector keeps them. */
-  lastTimes?(): { resize: number; infer: number; post: number; lent?: boolean; closer?: number; verify?: number } | undefined;
+  lastTimes?(): DetectStages | undefined;
 }
 
 /**
@@ -73,7 +79,8 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
   const asserted = () => (result.objects ?? []).filter((o) => threshold === undefined || o.score >= threshold);
   if (needs.detect && caps.detect) {
     const t = now();
-    result.objects = await caps.detect.detect(image, detectOptions(needs.detect, threshold), needs.detect.share);
+    const { share, followUp } = needs.detect;
+    result.objects = await caps.detect.detect(image, detectOptions(needs.detect, threshold), { ...(share ? { lend: share } : {}), ...(followUp ? { followUp } : {}) });
     if (threshold !== undefined) result.detectThreshold = threshold;
     times.detect = now() - t;
     const stages = caps.detect.lastTimes?.();
@@ -121,9 +128,18 @@ export async function lendDetectPart(caps: VisionModels, image: RawImage, needs:
   return caps.detect.lend(image, detectOptions(needs, caps.detect.threshold), needs.share);
 }
 
+/** The helper task of a shared follow-up (detect/follow-up.ts). Resolves with how many items it ran. */
+export async function helpFollowUp(caps: VisionModels, image: RawImage, help: FollowUpHelp, share: WorkShare): Promise<number> {
+  if (!caps.detect?.helpFollowUp) {
+    share.port.close();
+    return 0;
+  }
+  return caps.detect.helpFollowUp(image, help, share);
+}
+
 /** The detector's options for a request's needs: "possible" detections go down to threshold × belowThreshold. */
 function detectOptions(needs: NonNullable<AnalysisNeeds['detect']>, threshold: number | undefined): DetectOpts {
-  const { belowThreshold, share: _share, ...opts } = needs;
+  const { belowThreshold, share: _share, followUp: _followUp, ...opts } = needs;
   if (opts.minScore === undefined && belowThreshold !== undefined && threshold !== undefined) opts.minScore = threshold * belowThreshold;
   return opts;
 }

@@ -28,6 +28,11 @@ export interface AnalysisNeeds {
      * another worker (shared-work.ts). Transferred with the task.
      */
     share?: WorkShare;
+    /**
+     * Set by the vision pool: the label check and the closer looks after the detector may be
+     * shared with a helper task on another worker (detect/follow-up.ts).
+     */
+    followUp?: HelpOffer;
   };
   /** Masks for these boxes, or for the detections when `boxes` is absent. */
   segment?: {
@@ -95,8 +100,7 @@ export interface ReadLine {
 export type StageTimes = Partial<Record<'detect' | 'samEncode' | 'samDecode' | 'ocr' | 'safety' | 'people', number>>;
 
 import type { SafetyRating } from './safety/ratings.js';
-import type { WorkShare } from './shared-work.js';
-import type { MessagePort } from 'node:worker_threads';
+import type { HelpOffer, WorkShare } from './shared-work.js';
 import type { SamEmbedding } from './segment/sam.js';
 
 /**
@@ -104,10 +108,7 @@ import type { SamEmbedding } from './segment/sam.js';
  * run, the owner posts `MaskHelp` on `ready` (to the pool, which then queues the helper), and
  * the two work through the boxes' masks with `work`.
  */
-export interface MaskShare {
-  work: WorkShare;
-  ready: MessagePort;
-}
+export type MaskShare = HelpOffer;
 
 /** What a mask helper needs: the image's SAM embedding (in shared memory) and the boxes. */
 export interface MaskHelp {
@@ -116,6 +117,21 @@ export interface MaskHelp {
 }
 /** Gemini's safetyRatings entry, for the categories a model assessed. */
 export type { SafetyRating };
+
+/**
+ * The detect stage split (ms): sharp resize, inference, decoding + NMS; whether the fused
+ * detector's SSD part ran on another thread; the label check and the closer looks run on this
+ * thread; how many of those follow-up items a helper on another worker ran.
+ */
+export interface DetectStages {
+  resize: number;
+  infer: number;
+  post: number;
+  lent?: boolean;
+  closer?: number;
+  verify?: number;
+  helped?: number;
+}
 
 export interface Analysis {
   objects?: DetectedObject[];
@@ -130,6 +146,6 @@ export interface Analysis {
   safety?: SafetyRating[];
   people?: { faces: PersonFace[]; poses: PersonPose[] };
   times: StageTimes;
-  /** The detect stage split (ms): sharp resize, inference, decoding + NMS; when the detector keeps them. */
-  detectStages?: { resize: number; infer: number; post: number; lent?: boolean; closer?: number; verify?: number };
+  /** When the detector keeps them. */
+  detectStages?: DetectStages;
 }

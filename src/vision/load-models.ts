@@ -6,7 +6,8 @@
 import type { VisionModels } from './analyser.js';
 import type { MaskHelp, NormBox, ObjectMask, RawImage } from './analysis.js';
 import { createDetector, type DetectOptions, type DetectStageTimes } from './detect/index.js';
-import { lookAgainWith, lookCloser } from './detect/closer-look.js';
+import { lookAgainWith } from './detect/closer-look.js';
+import { followUp, helpFollowUp, type FollowUpSteps } from './detect/follow-up.js';
 import { CropVerifier } from './detect/verify-crop.js';
 import { helpWith, workTogether, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
@@ -32,10 +33,12 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     ? createDetector(selection.detector, { intraOpThreads: threads, ...(selection.detectorRuntime ? { runtime: selection.detectorRuntime } : {}) })
     : undefined;
   const verifier = detector && selection.verifyLabels ? new CropVerifier({ intraOpThreads: threads }) : undefined;
-  let verifyMs = 0;
-  let closerMs = 0;
+  let followed: { verifyMs: number; closerMs: number; fromHelper: number } | undefined;
   let detectTimes: DetectStageTimes | undefined;
   const lookAgain = detector && selection.closerLook !== false ? lookAgainWith(detector) : undefined;
+  const steps: FollowUpSteps | undefined = detector
+    ? { ...(verifier ? { verifier } : {}), ...(lookAgain ? { look: lookAgain } : {}), threshold: detector.defaultMinScore }
+    : undefined;
   const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
@@ -62,23 +65,29 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     ...(detector
       ? {
           detect: {
-            async detect(img, opts, share) {
-              let found = await detector.detect(img, opts, share);
+            async detect(img, opts, shares) {
+              const found = await detector.detect(img, opts, shares?.lend);
               // Copied now: a closer look runs the detector again, which resets its times.
               detectTimes = detector.lastTimes ? { ...detector.lastTimes } : undefined;
               // The label check asks whether each box is any of the classes proposed for it (an
               // ImageNet model can tell a squirrel from every COCO class), the closer look which
-              // one (a zoomed detector tells horse from sheep; the classifier cannot): in that order.
-              let t = performance.now();
-              if (verifier) found = await verifier.keepConfirmed(img, found, detector.defaultMinScore);
-              verifyMs = performance.now() - t;
-              t = performance.now();
-              if (lookAgain) found = await lookCloser(img, found, detector.defaultMinScore, lookAgain);
-              closerMs = performance.now() - t;
-              return found;
+              // one (a zoomed detector tells horse from sheep; the classifier cannot). Independent,
+              // so another worker may run some of them (detect/follow-up.ts).
+              const done = await followUp(img, found, steps!, shares?.followUp);
+              followed = done;
+              return done.detections;
             },
+            helpFollowUp: (img, help, share) => helpFollowUp(img, help, share, steps!),
             threshold: detector.defaultMinScore,
-            lastTimes: () => (detectTimes ? { ...detectTimes, closer: closerMs, ...(verifier ? { verify: verifyMs } : {}) } : undefined),
+            lastTimes: () =>
+              detectTimes
+                ? {
+                    ...detectTimes,
+                    closer: followed?.closerMs ?? 0,
+                    ...(verifier ? { verify: followed?.verifyMs ?? 0 } : {}),
+                    ...(followed?.fromHelper ? { helped: followed.fromHelper } : {}),
+                  }
+                : undefined,
             ...(detector.lendableCandidates ? { lend: async (img: RawImage, opts: DetectOptions, share: WorkShare) => (await helpWith(share, 1, () => detector.lendableCandidates!(img, opts))) > 0 } : {}),
           },
         }

@@ -20,9 +20,10 @@ import { Piscina } from 'piscina';
 import { unavailable } from '../errors.js';
 import { Admission } from './admission.js';
 import type { Analysis, AnalysisNeeds, MaskHelp, RawImage } from './analysis.js';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import type { FollowUpHelp } from './detect/follow-up.js';
 import { LENDING_DETECTORS } from './detect/ids.js';
-import { allClaimed, openShare, type WorkShare } from './shared-work.js';
+import { allClaimed, openOffer, openShare, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
 import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
 import type { SamEmbedding } from './segment/sam.js';
@@ -54,15 +55,19 @@ export interface VisionPoolOptions {
 export interface WorkerTask {
   /**
    * `lend`: the helper of a lent detection (shared-work.ts), with the share in `needs.detect`;
-   * `masks`: the helper of a shared segmentation, with `maskHelp` and `maskShare`.
+   * `masks`: the helper of a shared segmentation, with `maskHelp` and `maskShare`;
+   * `follow-up`: the helper of a detection's label check and closer looks, with `image`,
+   * `followUpHelp` and `followUpShare`.
    */
-  kind: 'analyse' | 'lend' | 'masks' | 'warm';
+  kind: 'analyse' | 'lend' | 'masks' | 'follow-up' | 'warm';
   image?: RawImage;
   needs?: AnalysisNeeds;
   /** The SAM encoder's output for this image, when the pool has it. */
   samEmbedding?: SamEmbedding;
   maskHelp?: MaskHelp;
   maskShare?: WorkShare;
+  followUpHelp?: FollowUpHelp;
+  followUpShare?: WorkShare;
 }
 
 /** What a worker answers: the analysis, plus the SAM embedding it computed (for the cache). */
@@ -134,18 +139,36 @@ export class VisionPool {
     // Queued before the helper, so the request's own task starts first (admission keeps a request's tasks in order).
     const loan = needs.detect && this.lends ? openShare() : undefined;
     // Masks of several boxes: once the encoder has run, the other worker takes boxes too.
-    const masks = needs.segment && this.shares ? { work: openShare(), ready: new MessageChannel() } : undefined;
-    let ownNeeds: AnalysisNeeds = loan ? { ...needs, detect: { ...needs.detect, share: loan.owner } } : needs;
-    if (masks) ownNeeds = { ...ownNeeds, segment: { ...needs.segment, share: { work: masks.work.owner, ready: masks.ready.port1 } } };
-    const ports: MessagePort[] = [...(loan ? [loan.owner.port] : []), ...(masks ? [masks.work.owner.port, masks.ready.port1] : [])];
+    const masks = needs.segment && this.shares ? openOffer() : undefined;
+    // The label check and closer looks after the detector: the other worker takes some too.
+    const looks = needs.detect && this.shares ? openOffer() : undefined;
+    let ownNeeds: AnalysisNeeds = needs;
+    if (needs.detect && (loan || looks)) ownNeeds = { ...ownNeeds, detect: { ...needs.detect, ...(loan ? { share: loan.owner } : {}), ...(looks ? { followUp: looks.owner } : {}) } };
+    if (masks) ownNeeds = { ...ownNeeds, segment: { ...needs.segment, share: masks.owner } };
+    const ports: MessagePort[] = [loan?.owner.port, masks?.owner.work.port, masks?.owner.ready, looks?.owner.work.port, looks?.owner.ready].filter((p) => p !== undefined);
     // Admission counts tasks with one signal as one request: a caller without a signal still
     // gets one for its task and the helpers, released once all are done.
-    const ticket = (loan || masks) && !signal ? new AbortController() : undefined;
+    const ticket = (loan || masks || looks) && !signal ? new AbortController() : undefined;
     const admitAs = signal ?? ticket?.signal;
-    let maskHelper: Promise<void> | undefined;
-    masks?.ready.port2.once('message', (help: MaskHelp) => {
-      // The embedding is in shared memory: nothing to copy or transfer but the port.
-      maskHelper = this.help(masks.work.helper, help.boxes.length, admitAs, () => ({ task: { kind: 'masks', maskHelp: help, maskShare: masks.work.helper }, transfer: [] }));
+    const helpers: Array<Promise<void>> = [];
+    /** Queues the helper of an offer when its owner asks (posts what the helper needs). */
+    const answer = <H>(offer: ReturnType<typeof openOffer> | undefined, count: (help: H) => number, make: (help: H) => { task: WorkerTask; transfer: ArrayBuffer[] }) => {
+      let asked = false;
+      offer?.asked.once('message', (help: H) => {
+        asked = true;
+        helpers.push(this.help(offer.helper, count(help), admitAs, () => make(help)));
+      });
+      // Once the request's task is done: an owner that never asked needs no helper.
+      return () => {
+        offer?.asked.close();
+        if (offer && !asked) offer.helper.port.close();
+      };
+    };
+    // The embedding is in shared memory: nothing to copy or transfer but the port.
+    const settleMasks = answer(masks, (h: MaskHelp) => h.boxes.length, (help) => ({ task: { kind: 'masks', maskHelp: help, maskShare: masks!.helper }, transfer: [] }));
+    const settleLooks = answer(looks, (h: FollowUpHelp) => h.items.length, (help) => {
+      const pixels = new Uint8Array(image.rgb);
+      return { task: { kind: 'follow-up', image: { width: image.width, height: image.height, rgb: pixels }, followUpHelp: help, followUpShare: looks!.helper }, transfer: [pixels.buffer] };
     });
     // The signal is not handed to piscina: aborting a running task terminates its worker
     // thread, and onnxruntime inside it can take the whole process down with it
@@ -196,10 +219,9 @@ export class VisionPool {
     void work
       .catch(() => undefined)
       .then(async () => {
-        masks?.ready.port2.close();
-        // The owner never called for a mask helper (fewer than two boxes).
-        if (masks && !maskHelper) masks.work.helper.port.close();
-        await Promise.allSettled([lent, maskHelper]);
+        settleMasks();
+        settleLooks();
+        await Promise.allSettled([lent, ...helpers]);
         ticket?.abort();
       });
     return untilAborted(work, signal);

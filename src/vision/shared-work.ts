@@ -114,3 +114,21 @@ export async function helpWith<T>(share: WorkShare, count: number, run: (index: 
   }
   return ran;
 }
+
+/**
+ * A share whose items the owner knows only part-way through its task (a segmentation's boxes
+ * once the encoder has run, a detection's follow-up once its boxes are known): the owner posts
+ * what a helper needs on `ready` (to the pool, which then queues the helper), and the two work
+ * through the items with `work`.
+ */
+export interface HelpOffer {
+  work: WorkShare;
+  ready: MessagePort;
+}
+
+/** A new offer: `owner` goes with the request's task; the pool keeps `helper` and listens on `asked`. */
+export function openOffer(): { owner: HelpOffer; helper: WorkShare; asked: MessagePort } {
+  const work = openShare();
+  const { port1, port2 } = new MessageChannel();
+  return { owner: { work: work.owner, ready: port1 }, helper: work.helper, asked: port2 };
+}

@@ -5,8 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/media/decode.js';
 import { ApiError } from '../../src/errors.js';
-import { lookAgainWith, lookCloser } from '../../src/vision/detect/closer-look.js';
+import { lookAgainWith } from '../../src/vision/detect/closer-look.js';
+import { followUp } from '../../src/vision/detect/follow-up.js';
 import { createDetector } from '../../src/vision/detect/index.js';
+import { CropVerifier } from '../../src/vision/detect/verify-crop.js';
+import type { RawImage } from '../../src/vision/analysis.js';
 import { VisionPool } from '../../src/vision/pool.js';
 import { readFixture } from '../support/fixtures.js';
 
@@ -76,21 +79,31 @@ describe('VisionPool with onnxruntime models: a request that goes away mid-infer
   });
 });
 
-describe('VisionPool lending the fused detector’s SSD part to the second thread', () => {
+describe('VisionPool sharing a detection with the second thread (SSD’s part, the label check, the closer looks)', () => {
   let pool: VisionPool;
-  const models = { detector: 'ssd-centernet', segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false };
+  const models = { detector: 'ssd-centernet', verifyLabels: true, segment: false, ocrLatin: false, ocrCjk: false, safety: false, people: false };
   beforeAll(async () => {
     pool = new VisionPool({ threads: 2, maxQueue: 8, models });
     await pool.warm();
   }, 120_000);
   afterAll(() => pool.close());
 
+  /** The worker's steps in one thread, one after another: the detector, then the label check and the closer looks. */
+  async function inOneThread(img: RawImage, minScore: number) {
+    const local = createDetector('ssd-centernet');
+    const verifier = new CropVerifier();
+    try {
+      const steps = { verifier, look: lookAgainWith(local), threshold: local.defaultMinScore };
+      return (await followUp(img, await local.detect(img, { minScore }), steps)).detections;
+    } finally {
+      local.dispose();
+      verifier.dispose();
+    }
+  }
+
   it('answers what the detector answers in one thread, with SSD run on the other thread when it is free', async () => {
     const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
-    // One thread, the worker's steps in order: the detector, then its closer look at boxes in doubt.
-    const local = createDetector('ssd-centernet');
-    const expected = await lookCloser(img, await local.detect(img, { minScore: 0.2 }), local.defaultMinScore, lookAgainWith(local));
-    local.dispose();
+    const expected = await inOneThread(img, 0.2);
     const runs = [];
     for (let i = 0; i < 4; i++) runs.push(await pool.analyse(img, { detect: { minScore: 0.2 } }));
     for (const a of runs) {
@@ -99,6 +112,19 @@ describe('VisionPool lending the fused detector’s SSD part to the second threa
     }
     // An idle pool: the helper starts at once on the free thread and is done before CenterNet.
     expect(runs.filter((a) => a.detectStages?.lent === true).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shares the label check and the closer looks too, with the same answer (person.jpg: two boxes in doubt)', async () => {
+    const img = await decodeImage(readFixture('person.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const expected = await inOneThread(img, 0.4);
+    expect(expected.map((d) => d.label)).toContain('horse'); // the closer look decided the "sheep"
+    const runs = [];
+    for (let i = 0; i < 4; i++) runs.push(await pool.analyse(img, { detect: {} }));
+    for (const a of runs) {
+      expect(a.objects?.map((o) => o.label)).toEqual(expected.map((d) => d.label));
+      a.objects!.forEach((o, j) => expect(o.score).toBeCloseTo(expected[j]!.score, 5));
+    }
+    expect(runs.filter((a) => (a.detectStages?.helped ?? 0) > 0).length).toBeGreaterThanOrEqual(1);
   });
 
   it('under a burst every request answers the same (a busy pool keeps the part where it is)', async () => {

@@ -86,21 +86,30 @@ export async function cutRegion(img: RgbImage, r: { left: number; top: number; w
   return { width: r.width, height: r.height, rgb: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
 }
 
+/** The boxes a closer look is for: asserted with their class in doubt, the MAX_CLOSER_LOOKS best-scoring. */
+export function boxesInDoubt<T extends Detection>(detections: readonly T[], threshold: number): T[] {
+  return detections
+    .filter((d) => classInDoubt(d, threshold))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_CLOSER_LOOKS);
+}
+
+/** The closer look at one box in doubt: its verdict, or undefined when its region is too small to look at. */
+export async function lookAtBox(img: RgbImage, d: Detection, threshold: number, look: LookAgain): Promise<Detection | undefined> {
+  const region = closerRegion(img.width, img.height, d.box);
+  if (region.width < MIN_REGION_SIDE || region.height < MIN_REGION_SIDE) return undefined;
+  return closerVerdict(d, await look(await cutRegion(img, region)), region.box, threshold);
+}
+
 /**
  * `detections` with the class of each asserted box in doubt (at most MAX_CLOSER_LOOKS, the
  * best-scoring) decided by a closer look; the others unchanged, in the same order.
  */
 export async function lookCloser(img: RgbImage, detections: readonly Detection[], threshold: number, look: LookAgain): Promise<Detection[]> {
-  const doubtful = detections
-    .filter((d) => classInDoubt(d, threshold))
-    .sort((a, b) => b.score - a.score)
-    .slice(0, MAX_CLOSER_LOOKS);
-  if (doubtful.length === 0) return [...detections];
   const decided = new Map<Detection, Detection>();
-  for (const d of doubtful) {
-    const region = closerRegion(img.width, img.height, d.box);
-    if (region.width < MIN_REGION_SIDE || region.height < MIN_REGION_SIDE) continue;
-    decided.set(d, closerVerdict(d, await look(await cutRegion(img, region)), region.box, threshold));
+  for (const d of boxesInDoubt(detections, threshold)) {
+    const verdict = await lookAtBox(img, d, threshold, look);
+    if (verdict) decided.set(d, verdict);
   }
   return detections.map((d) => decided.get(d) ?? d);
 }

@@ -187,6 +187,14 @@ export interface CropVerifierOptions {
   minOwnMass?: number;
 }
 
+/** The detections keepConfirmed judges: asserted (score ≥ `threshold`), verifiable, the MAX_CROPS best-scoring. */
+export function toJudge<T extends Detection>(detections: readonly T[], threshold: number): T[] {
+  return detections
+    .filter((d) => d.score >= threshold && isVerifiable(d.label))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, MAX_CROPS);
+}
+
 /** EfficientNet-B0 on onnxruntime, judging the crops of a photo's detections in one batch. */
 export class CropVerifier {
   private session: InferenceSession | undefined;
@@ -250,14 +258,17 @@ export class CropVerifier {
    * asserted, the MAX_CROPS best-scoring verifiable ones are, so a crowd costs one bounded batch.
    */
   async keepConfirmed(img: RgbImage, detections: readonly Detection[], threshold: number): Promise<Detection[]> {
-    const judged = detections
-      .filter((d) => d.score >= threshold && isVerifiable(d.label))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, MAX_CROPS);
-    if (judged.length === 0) return [...detections];
+    const judged = toJudge(detections, threshold);
+    const refuted = await this.refutes(img, judged);
+    const dropped = new Set(judged.filter((_, k) => refuted[k]));
+    return detections.filter((d) => !dropped.has(d));
+  }
+
+  /** For each of `judged` (in order), whether the classifier refutes its label. */
+  async refutes(img: RgbImage, judged: readonly Detection[]): Promise<boolean[]> {
+    if (judged.length === 0) return [];
     const { verdicts } = await this.verify(img, judged);
-    const refuted = new Set(verdicts.filter((v) => v.verdict === 'dropped').map((v) => v.detection));
-    return detections.filter((d) => !refuted.has(d));
+    return verdicts.map((v) => v.verdict === 'dropped');
   }
 
   dispose(): void {
