@@ -9,8 +9,9 @@
  * - vision/detect/model-files.ts finds detector weights for tools that have no Config
  *   (bench, eval, tests) through OCELLUS_MODELS_DIR and OCELLUS_MODEL_CACHE; the server
  *   passes config.modelsDir;
- * - vision/pool.ts falls back to OCELLUS_VISION_INTRA_THREADS for pools built without a
- *   Config (the benchmarks' bare runs); the server passes config.vision.intraOpThreads;
+ * - vision/pool.ts falls back to OCELLUS_VISION_INTRA_THREADS and OCELLUS_SAM_WIDE_THREADS for
+ *   pools built without a Config (the benchmarks' bare runs); the server passes
+ *   config.vision.intraOpThreads and config.vision.samWideThreads;
  * - files/s3-client.ts leaves the S3 credentials to the AWS SDK's default chain
  *   (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, profiles, roles), as every S3 tool does;
  * - server/native-env.ts writes, not reads, a variable that onnxruntime reads natively.
@@ -96,6 +97,8 @@ export interface VisionConfig {
   threads: number;
   /** onnxruntime intra-op threads per model in each worker; undefined: the cores spread over the workers. */
   intraOpThreads: number | undefined;
+  /** Threads of SAM's encoder when no other request is running (0: never more than intraOpThreads); undefined: every core. */
+  samWideThreads: number | undefined;
   /** Requests that may wait for a worker before new ones get 429. */
   maxQueue: number;
   /** Longest a request's model task may wait for a worker before it fails with 503. */
@@ -216,6 +219,7 @@ export interface ConfigFlags {
   closerLook?: boolean;
   visionThreads?: string | number;
   visionIntraThreads?: string | number;
+  samWideThreads?: string | number;
   visionQueue?: string | number;
   visionQueueTimeout?: string | number;
   analysisCache?: string | number;
@@ -290,6 +294,7 @@ const schema = z.object({
   closerLook: z.boolean(),
   visionThreads: positiveInt('vision threads'),
   visionIntraThreads: positiveInt('vision intra-op threads').optional(),
+  samWideThreads: z.coerce.number({ error: 'SAM wide threads must be a number' }).int('SAM wide threads must be a whole number').min(0, 'SAM wide threads must be 0 (off) or more').optional(),
   visionQueue: z.coerce.number().int().min(0),
   visionQueueTimeout: z.coerce.number({ error: 'vision queue timeout must be a number' }).positive('vision queue timeout must be positive'),
   analysisCache: z.coerce.number({ error: 'analysis cache must be a number of entries' }).int('analysis cache must be a whole number of entries').min(0, 'analysis cache must be 0 (off) or more entries'),
@@ -375,6 +380,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     closerLook: flags.closerLook ?? bool(env.OCELLUS_CLOSER_LOOK) ?? true,
     visionThreads: pick(flags.visionThreads, 'OCELLUS_VISION_THREADS', 2),
     visionIntraThreads: pick(flags.visionIntraThreads, 'OCELLUS_VISION_INTRA_THREADS', undefined),
+    samWideThreads: pick(flags.samWideThreads, 'OCELLUS_SAM_WIDE_THREADS', undefined),
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     visionQueueTimeout: pick(flags.visionQueueTimeout, 'OCELLUS_VISION_QUEUE_TIMEOUT', 30),
     analysisCache: pick(flags.analysisCache, 'OCELLUS_ANALYSIS_CACHE', 512),
@@ -469,6 +475,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       closerLook: c.closerLook,
       threads: c.visionThreads,
       intraOpThreads: c.visionIntraThreads,
+      samWideThreads: c.samWideThreads,
       maxQueue: c.visionQueue,
       queueTimeoutMs: Math.round(c.visionQueueTimeout * 1000),
       analysisCacheEntries: c.analysisCache,

@@ -39,6 +39,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--no-safety', 'do not rate images for safetyRatings / safetySettings (OCELLUS_SAFETY=0)'))
     .addOption(new Option('--vision-threads <n>', 'worker threads running the models (OCELLUS_VISION_THREADS, default 2)'))
     .addOption(new Option('--vision-intra-threads <n>', 'onnxruntime threads per model in each worker (OCELLUS_VISION_INTRA_THREADS, default: cores / vision threads)'))
+    .addOption(new Option('--sam-wide-threads <n>', "threads of SAM's encoder when no other request is running, 0: off (OCELLUS_SAM_WIDE_THREADS, default: every core)"))
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
     .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
     .addOption(new Option('--analysis-cache <n>', 'analyses kept by image hash, so a chat\'s image is not re-run every turn; 0: off (OCELLUS_ANALYSIS_CACHE, default 512)'))

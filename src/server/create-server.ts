@@ -166,6 +166,7 @@ export async function createServer(config: Config, opts: ServerOptions = {}): Pr
           maxQueue: vision.maxQueue,
           queueTimeoutMs: vision.queueTimeoutMs,
           ...(vision.intraOpThreads !== undefined ? { intraOpThreads: vision.intraOpThreads } : {}),
+          ...(vision.samWideThreads !== undefined ? { wideEncoderThreads: vision.samWideThreads } : {}),
           logger,
           models: { detector: vision.detector, ...(vision.detectorRuntime ? { detectorRuntime: vision.detectorRuntime } : {}), segment: vision.segment, ocrLatin: vision.ocr, ocrCjk: vision.ocr, safety: vision.safety, people: vision.people, verifyLabels: vision.verifyLabels, closerLook: vision.closerLook },
         });

@@ -37,14 +37,16 @@ export interface EmbeddingReuse {
 }
 
 export interface SegmentCapability {
-  /** Encodes once (or reuses `reuse.cached`), then one mask per box; with `share`, a helper on another worker may make some. */
+  /**
+   * Encodes once (or reuses `reuse.cached`), then one mask per box; with `share`, a helper on
+   * another worker may make some; `wide`: the encoder may use every core (nothing else runs).
+   */
   masks(
     img: RawImage,
     boxes: Array<{ box: DetectedObject['box']; label: string }>,
     times: Analysis['times'],
-    reuse?: EmbeddingReuse,
-    share?: MaskShare,
-  ): Promise<{ masks: ObjectMask[]; fromHelper: number }>;
+    opts?: { reuse?: EmbeddingReuse | undefined; share?: MaskShare | undefined; wide?: boolean | undefined },
+  ): Promise<{ masks: ObjectMask[]; fromHelper: number; encoderThreads?: number }>;
   /** The helper's side of a shared segmentation: masks for the boxes the owner has not claimed. */
   helpMasks(help: MaskHelp, share: WorkShare): Promise<number>;
 }
@@ -88,9 +90,10 @@ export async function analyseImage(caps: VisionModels, image: RawImage, needs: A
   }
   if (needs.segment && caps.segment) {
     const boxes = needs.segment.boxes ?? asserted().map((o) => ({ box: o.box, label: o.label }));
-    const made = boxes.length ? await caps.segment.masks(image, boxes, times, reuse, needs.segment.share) : { masks: [], fromHelper: 0 };
+    const made = boxes.length ? await caps.segment.masks(image, boxes, times, { reuse, share: needs.segment.share, wide: needs.segment.wide }) : { masks: [], fromHelper: 0 };
     result.masks = made.masks;
     if (made.fromHelper) result.masksFromHelper = made.fromHelper;
+    if (made.encoderThreads) result.samEncodeThreads = made.encoderThreads;
   }
   if (needs.people && caps.people) {
     const t = now();

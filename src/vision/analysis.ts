@@ -39,6 +39,8 @@ export interface AnalysisNeeds {
     boxes?: Array<{ box: NormBox; label: string }>;
     /** Set by the vision pool: the boxes' masks may be shared with a helper task on another worker. */
     share?: MaskShare;
+    /** Set by the vision pool when no other request is running: SAM's encoder may use every core. */
+    wide?: boolean;
   };
   /**
    * Read text; the prompt picks the reader (Chinese prompts → PP-OCR, else tesseract with
@@ -140,6 +142,8 @@ export interface Analysis {
   /** Whether the image measured like a page of text (when reading depended on it). */
   textPage?: boolean;
   masks?: ObjectMask[];
+  /** Intra-op threads SAM's encoder ran on, when it ran (the wide session's when nothing else was running). */
+  samEncodeThreads?: number;
   /** How many of `masks` a helper task made on another worker (shared-work.ts). */
   masksFromHelper?: number;
   text?: ReadLine[];

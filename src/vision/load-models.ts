@@ -39,7 +39,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
   const steps: FollowUpSteps | undefined = detector
     ? { ...(verifier ? { verifier } : {}), ...(lookAgain ? { look: lookAgain } : {}), threshold: detector.defaultMinScore }
     : undefined;
-  const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads }) : undefined;
+  const sam = selection.segment ? new SamSegmenter({ intraOpNumThreads: threads, ...(selection.wideEncoderThreads ? { wideEncoderThreads: selection.wideEncoderThreads } : {}) }) : undefined;
   const tesseract = selection.ocrLatin ? new TesseractReader() : undefined;
   const paddle = selection.ocrCjk ? new PaddleReader() : undefined;
   const nsfw = selection.safety ? new NsfwClassifier({ intraOpThreads: threads }) : undefined;
@@ -95,7 +95,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
     ...(sam
       ? {
           segment: {
-            async masks(img, boxes, times, reuse, share) {
+            async masks(img, boxes, times, { reuse, share, wide } = {}) {
               await loadSam();
               let t = performance.now();
               let embedding: SamEmbedding;
@@ -105,7 +105,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
                 embedding = unshared(reuse.cached);
                 shared = reuse.cached;
               } else {
-                embedding = await sam.encode(img);
+                embedding = await sam.encode(img, { wide: wide === true });
                 times.samEncode = performance.now() - t;
                 // Shared memory, so the pool can keep it and lend it to any worker uncopied.
                 if (reuse || share) shared = shareEmbedding(embedding);
@@ -123,7 +123,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
                 for (const b of boxes) masks.push(await maskOf(embedding, b));
               }
               times.samDecode = performance.now() - t;
-              return { masks, fromHelper };
+              return { masks, fromHelper, ...(times.samEncode !== undefined ? { encoderThreads: sam.lastEncoderThreads } : {}) };
             },
             async helpMasks(help, share) {
               await loadSam();

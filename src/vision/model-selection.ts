@@ -31,6 +31,11 @@ export interface ModelSelection {
    * Default true; `--no-closer-look` turns it off.
    */
   closerLook?: boolean;
+  /**
+   * Intra-op threads of SAM's second encoder session, used when no other request is running
+   * (segment/sam.ts). The vision pool sets it to the cores when there are more than intraOpThreads.
+   */
+  wideEncoderThreads?: number;
   /** Runtime of the detector: default `onnx` where it has a conversion (detect/index.ts). */
   detectorRuntime?: 'onnx' | 'tfjs';
 }

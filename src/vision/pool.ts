@@ -40,6 +40,11 @@ export interface VisionPoolOptions {
    * else the cores divided among the workers (at least 1).
    */
   intraOpThreads?: number;
+  /**
+   * Intra-op threads of SAM's encoder when no other request is running (a second session per
+   * worker, segment/sam.ts); 0: none. Default: the cores, when that is more than intraOpThreads.
+   */
+  wideEncoderThreads?: number;
   /** Bytes of SAM encoder outputs kept for repeat segmentations (0: none). Default 64 MiB. */
   embeddingCacheBytes?: number;
   /**
@@ -80,6 +85,17 @@ export function defaultIntraOpThreads(workers: number, cores = availableParallel
   return Math.max(1, Math.floor(cores / Math.max(1, workers)));
 }
 
+/**
+ * Threads of SAM's wide encoder session (used when no other request is running): every core, when
+ * there are more workers than one to lend theirs; 0 (none) otherwise. OCELLUS_SAM_WIDE_THREADS
+ * overrides it (0 turns it off: it costs each worker a second encoder session, ~200 MB once used).
+ */
+export function defaultWideEncoderThreads(workers: number, intraOpThreads: number, cores = availableParallelism(), env = process.env.OCELLUS_SAM_WIDE_THREADS): number {
+  const configured = Number(env);
+  if (env !== undefined && env !== '' && Number.isInteger(configured) && configured >= 0) return configured;
+  return workers > 1 && cores > intraOpThreads ? cores : 0;
+}
+
 export class VisionPool {
   private readonly pool: Piscina;
   private readonly admission: Admission;
@@ -92,6 +108,8 @@ export class VisionPool {
   /** Whether a detection lends a part to a helper task: its detector has one. */
   private readonly lends: boolean;
   private warmed: Promise<void> | undefined;
+  /** Whether SAM's encoder has a wide session, for segmentations that run with nothing else admitted. */
+  private readonly wideSam: boolean;
 
   constructor(opts: VisionPoolOptions) {
     this.threads = opts.threads ?? Math.max(1, Math.min(2, availableParallelism()));
@@ -102,6 +120,8 @@ export class VisionPool {
     const detector = opts.models.detector;
     this.shares = (opts.shareWork ?? true) && this.threads > 1;
     this.lends = this.shares && detector !== null && (LENDING_DETECTORS as readonly string[]).includes(detector) && opts.models.detectorRuntime !== 'tfjs';
+    const wide = opts.models.segment ? (opts.wideEncoderThreads ?? defaultWideEncoderThreads(this.threads, this.intraOpThreads)) : 0;
+    this.wideSam = wide > this.intraOpThreads;
     const filename = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url).href;
     this.pool = new Piscina({
       filename,
@@ -110,7 +130,7 @@ export class VisionPool {
       // Admission hands piscina at most one task per thread; its own queue stays empty.
       maxQueue: this.threads * 2,
       idleTimeout: Infinity,
-      workerData: { models: { ...opts.models, intraOpThreads: opts.models.intraOpThreads ?? this.intraOpThreads } },
+      workerData: { models: { ...opts.models, intraOpThreads: opts.models.intraOpThreads ?? this.intraOpThreads, ...(wide > 0 ? { wideEncoderThreads: wide } : {}) } },
       // Under tsx/vitest the worker is TypeScript source; built code needs no loader.
       execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
     });
@@ -181,10 +201,12 @@ export class VisionPool {
       // transferred, so the pixels cross once and are not cloned again.
       const pixels = new Uint8Array(image.rgb);
       const cached = key ? this.embeddings!.get(key) : undefined;
+      // Nothing but this request admitted: its encoder may take the other worker's core too.
+      const wide = ownNeeds.segment && this.wideSam && !cached && this.admission.stats().admitted <= 1;
       const task: WorkerTask = {
         kind: 'analyse',
         image: { width: image.width, height: image.height, rgb: pixels },
-        needs: ownNeeds,
+        needs: wide ? { ...ownNeeds, segment: { ...ownNeeds.segment, wide: true } } : ownNeeds,
         ...(cached ? { samEmbedding: cached } : {}),
       };
       const started = performance.now();
@@ -205,6 +227,7 @@ export class VisionPool {
           times: roundAll(analysis.times),
           ...(analysis.detectStages ? { detectStages: roundAll(analysis.detectStages) } : {}),
           ...(key ? { samCache: cached ? 'hit' : 'miss' } : {}),
+          ...(analysis.samEncodeThreads ? { samEncodeThreads: analysis.samEncodeThreads } : {}),
         },
         'vision analysis stages (ms)',
       );

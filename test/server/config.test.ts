@@ -58,6 +58,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ closerLook: true }, { OCELLUS_CLOSER_LOOK: '0' }).vision.closerLook).toBe(true);
   });
 
+  it('lets SAM’s encoder take every core when nothing else runs unless told a number (0: off)', () => {
+    expect(loadConfig({}, {}).vision.samWideThreads).toBeUndefined();
+    expect(loadConfig({}, { OCELLUS_SAM_WIDE_THREADS: '0' }).vision.samWideThreads).toBe(0);
+    expect(loadConfig({ samWideThreads: '4' }, { OCELLUS_SAM_WIDE_THREADS: '0' }).vision.samWideThreads).toBe(4);
+    expect(() => loadConfig({ samWideThreads: '-1' }, {})).toThrow(/SAM wide threads must be 0/);
+  });
+
   it('rejects nonsense with a message naming the setting', () => {
     expect(() => loadConfig({ port: 'abc' }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ maxFileBytes: '-5' }, {})).toThrow(/fileBytes/);

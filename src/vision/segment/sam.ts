@@ -64,6 +64,14 @@ export interface SamSegmenterOptions {
    */
   intraOpNumThreads?: number;
   /**
+   * Intra-op threads of a second encoder session that `encode(img, { wide: true })` uses: the
+   * vision pool asks for it when no other request is running, so the encoder may take the idle
+   * worker's core too (5-box segmentation through the pool, 2 cores: 1026 → 770 ms; but beside a
+   * busy worker it took that worker's core, whose detections went from 5.3 to 3.7 per second, which
+   * is why the narrow session stays for a busy pool). Absent or ≤ intraOpNumThreads: no second session.
+   */
+  wideEncoderThreads?: number;
+  /**
    * Let ORT's intra-op threads busy-wait between kernels. Default false: on 2 shared cores
    * spinning threads fight the event loop and other work (the encoder went from ~0.9 s to
    * ~1.9 s with 2 spinning threads on a busy machine); idle, the difference was within noise.
@@ -107,17 +115,21 @@ export class SamSegmenter {
   private readonly opts: Required<Omit<SamSegmenterOptions, 'modelDir'>> & { modelDir: string | undefined };
   private ort: Ort | undefined;
   private encoder: InferenceSession | undefined;
+  private wideEncoder: InferenceSession | undefined;
   private decoder: InferenceSession | undefined;
   private loading: Promise<void> | undefined;
   private disposed = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly noMask = new Float32Array(256 * 256);
+  /** Intra-op threads of the session the last encode ran on. */
+  lastEncoderThreads = 0;
   readonly stats: SamStats = { loadMs: 0, encodeCalls: 0, decodeCalls: 0, encodeMs: 0, decodeMs: 0, preprocessMs: 0, postprocessMs: 0 };
 
   constructor(options: SamSegmenterOptions = {}) {
     this.opts = {
       modelDir: options.modelDir,
       intraOpNumThreads: options.intraOpNumThreads ?? 1,
+      wideEncoderThreads: options.wideEncoderThreads ?? 0,
       maxMaskSide: options.maxMaskSide ?? DEFAULT_MAX_MASK_SIDE,
       tighten: options.tighten ?? false,
       allowSpinning: options.allowSpinning ?? false,
@@ -156,17 +168,22 @@ export class SamSegmenter {
       enableCpuMemArena: true,
       extra: { session: { intra_op: { allow_spinning: this.opts.allowSpinning ? '1' : '0' } } },
     };
-    const [encoder, decoder] = [
+    const wide = this.opts.wideEncoderThreads > this.opts.intraOpNumThreads;
+    const [encoder, decoder, wideEncoder] = [
       await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), sessionOptions),
       await ort.InferenceSession.create(path.join(dir, 'sam.onnx'), sessionOptions),
+      // With its own arena, which keeps the encoder's peak activations once it has run (~200 MB
+      // per worker); without one each run paid for fresh pages: 1.7 s instead of 0.7 s.
+      wide ? await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), { ...sessionOptions, intraOpNumThreads: this.opts.wideEncoderThreads }) : undefined,
     ];
     if (this.disposed) {
-      await Promise.all([encoder.release(), decoder.release()]);
+      await Promise.all([encoder.release(), decoder.release(), wideEncoder?.release()]);
       throw new Error('SamSegmenter was disposed while loading');
     }
     this.ort = ort;
     this.encoder = encoder;
     this.decoder = decoder;
+    this.wideEncoder = wideEncoder;
     this.stats.loadMs = performance.now() - started;
   }
 
@@ -183,14 +200,16 @@ export class SamSegmenter {
     return { ort: this.ort, encoder: this.encoder, decoder: this.decoder };
   }
 
-  /** Runs the image encoder once (load() first). */
-  async encode(img: RgbImage): Promise<SamEmbedding> {
+  /** Runs the image encoder once (load() first); `wide`: on the wide session's threads, when there is one. */
+  async encode(img: RgbImage, opts: { wide?: boolean } = {}): Promise<SamEmbedding> {
     this.ready();
     const t0 = performance.now();
     const { input, geometry } = await preprocessForSam(img, SAM_FRAME);
     this.stats.preprocessMs += performance.now() - t0;
     return this.serial(async () => {
-      const { ort, encoder } = this.ready();
+      const { ort, encoder: narrow } = this.ready();
+      const encoder = (opts.wide && this.wideEncoder) || narrow;
+      this.lastEncoderThreads = encoder === narrow ? this.opts.intraOpNumThreads : this.opts.wideEncoderThreads;
       const t1 = performance.now();
       const out = await encoder.run({ input: new ort.Tensor('float32', input, [1, 3, SAM_FRAME, SAM_FRAME]) });
       this.stats.encodeMs += performance.now() - t1;
@@ -262,8 +281,8 @@ export class SamSegmenter {
     this.disposed = true;
     await this.loading?.catch(() => undefined);
     await this.chain;
-    const sessions = [this.encoder, this.decoder];
-    this.encoder = this.decoder = this.ort = undefined;
+    const sessions = [this.encoder, this.decoder, this.wideEncoder];
+    this.encoder = this.decoder = this.wideEncoder = this.ort = undefined;
     await Promise.all(sessions.map((s) => s?.release()));
   }
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../../src/media/decode.js';
 import type { RawImage } from '../../../src/vision/analysis.js';
-import { defaultIntraOpThreads, VisionPool } from '../../../src/vision/pool.js';
+import { defaultIntraOpThreads, defaultWideEncoderThreads, VisionPool } from '../../../src/vision/pool.js';
 import { EmbeddingCache, imageKey, shareEmbedding } from '../../../src/vision/segment/embedding-cache.js';
 import type { SamEmbedding } from '../../../src/vision/segment/sam.js';
 import { readFixture } from '../../support/fixtures.js';
@@ -53,6 +53,16 @@ describe('EmbeddingCache', () => {
     expect(defaultIntraOpThreads(2, 2, '3')).toBe(3);
     expect(defaultIntraOpThreads(2, 2, 'x')).toBe(1);
   });
+
+  it('gives SAM’s wide encoder every core when another worker can lend its own, unless configured', () => {
+    expect(defaultWideEncoderThreads(2, 1, 2, undefined)).toBe(2);
+    expect(defaultWideEncoderThreads(4, 2, 8, undefined)).toBe(8);
+    expect(defaultWideEncoderThreads(1, 2, 2, undefined)).toBe(0); // one worker: its sessions already have every core
+    expect(defaultWideEncoderThreads(2, 1, 1, undefined)).toBe(0);
+    expect(defaultWideEncoderThreads(2, 1, 2, '0')).toBe(0);
+    expect(defaultWideEncoderThreads(2, 1, 2, '4')).toBe(4);
+    expect(defaultWideEncoderThreads(2, 1, 2, 'x')).toBe(2);
+  });
 });
 
 describe('VisionPool: a repeat segmentation skips the SAM encoder', () => {
@@ -84,5 +94,32 @@ describe('VisionPool: a repeat segmentation skips the SAM encoder', () => {
     const other = await decodeImage(readFixture('horses.jpg'), { partLabel: 't', maxPixels: 1e8 });
     expect((await pool.analyse(other, { detect: {}, segment: {} })).times.samEncode).toBeGreaterThan(0);
     expect(pool.stats().samCache).toMatchObject({ entries: 2, hits: 2, misses: 2 });
+  }, 120_000);
+});
+
+describe('VisionPool: SAM’s encoder on every core when nothing else runs', () => {
+  let pool: VisionPool;
+  beforeAll(async () => {
+    pool = new VisionPool({ threads: 2, intraOpThreads: 1, wideEncoderThreads: 2, models: { detector: null, segment: true, ocrLatin: false, ocrCjk: false, safety: false, people: false } });
+    await pool.warm();
+  }, 120_000);
+  afterAll(() => pool.close());
+
+  const boxes = [{ box: [0.1, 0.1, 0.6, 0.9] as [number, number, number, number], label: 'x' }];
+  /** A photo the pool has not seen (one pixel changed), so the encoder runs. */
+  const fresh = async (k: number) => {
+    const img = await decodeImage(readFixture('dog.jpg'), { partLabel: 't', maxPixels: 1e8 });
+    const rgb = Uint8Array.from(img.rgb);
+    rgb[0] = k;
+    return { ...img, rgb };
+  };
+
+  it('alone: the wide session (2 threads); beside another request: at least one runs on the narrow one, with the same masks', async () => {
+    const alone = await pool.analyse(await fresh(1), { segment: { boxes } });
+    expect(alone.samEncodeThreads).toBe(2);
+    const [a, b] = await Promise.all([pool.analyse(await fresh(2), { segment: { boxes } }), pool.analyse(await fresh(3), { segment: { boxes } })]);
+    expect([a.samEncodeThreads, b.samEncodeThreads]).toContain(1);
+    // One pixel apart, the same mask whichever session encoded it.
+    expect(a.masks?.map((m) => m.box.map((v) => v.toFixed(2)))).toEqual(alone.masks?.map((m) => m.box.map((v) => v.toFixed(2))));
   }, 120_000);
 });
