@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { loadLabels, photoFile } from '../eval/labelled.js';
 import { decodeImage } from '../src/media/decode.js';
-import { classInDoubt, closerRegion, closerVerdict, cutRegion, lookAgainWith, lookCloser } from '../src/vision/detect/closer-look.js';
+import { classInDoubt, closerRegion, closerVerdict, cutRegion, lookAgainWith } from '../src/vision/detect/closer-look.js';
+import { followUp } from '../src/vision/detect/follow-up.js';
 import { createDetector, DEFAULT_DETECTOR, iou } from '../src/vision/detect/index.js';
 import { CropVerifier } from '../src/vision/detect/verify-crop.js';
 import { evalPhotoPath } from '../test/support/fixtures.js';
@@ -30,7 +31,7 @@ for (const id of detectors) {
   console.log(`\n${id}: boxes in doubt after the label check; the closer look's label at margins ${MARGINS.join(', ')} (✗ = not the labelled class)`);
   for (const [name, photo] of Object.entries(labels.photos)) {
     const img = await decode(photoFile(name, photo));
-    const found = await verifier.keepConfirmed(img, await detector.detect(img), detector.defaultMinScore);
+    const found = (await followUp(img, await detector.detect(img), { verifier, threshold: detector.defaultMinScore })).detections;
     for (const d of found.filter((x) => classInDoubt(x, detector.defaultMinScore))) {
       const truth = photo.objects.map((t) => ({ t, v: iou(d.box, t.box) })).sort((a, b) => b.v - a.v)[0];
       const right = truth && truth.v >= 0.3 ? [truth.t.label, ...(truth.t.also ?? [])] : [];
@@ -58,7 +59,7 @@ for (let i = 0; i < 31; i++) {
   times.detect.push(performance.now() - t);
   looked = found.filter((d) => classInDoubt(d, detector.defaultMinScore)).length;
   t = performance.now();
-  await lookCloser(img, found, detector.defaultMinScore, lookAgainWith(detector));
+  await followUp(img, found, { look: lookAgainWith(detector), threshold: detector.defaultMinScore });
   times.closer.push(performance.now() - t);
 }
 const p50 = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!.toFixed(1);

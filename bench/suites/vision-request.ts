@@ -25,7 +25,7 @@ import { analyseImage } from '../../src/vision/analyser.js';
 import type { AnalysisNeeds, DetectStages } from '../../src/vision/analysis.js';
 import { vocabulary } from '../../src/vision/detect/coco.js';
 import { DEFAULT_DETECTOR } from '../../src/vision/detect/index.js';
-import { openOffer, openShare } from '../../src/vision/shared-work.js';
+import { answerOffer, openOffer, openShare } from '../../src/vision/shared-work.js';
 import type { FollowUpHelp } from '../../src/vision/detect/follow-up.js';
 import { loadVisionModels } from '../../src/vision/load-models.js';
 import type { ModelSelection } from '../../src/vision/model-selection.js';
@@ -102,23 +102,11 @@ export async function openBareLayout(threads: number): Promise<{ run: (decoded: 
     const { owner, helper } = openShare();
     const looks = openOffer();
     // The owner asks for help with its label check and closer looks once its boxes are known.
-    const followUp = new Promise<void>((resolve) => {
-      let asked = false;
-      looks.asked.once('message', (help: FollowUpHelp) => {
-        asked = true;
-        void safetyThread.followUp(decoded, help, looks.helper).then(resolve, resolve);
-      });
-      looks.asked.once('close', () => {
-        if (asked) return;
-        looks.helper.port.close();
-        resolve();
-      });
-    });
+    const settleLooks = answerOffer(looks, (help: FollowUpHelp) => safetyThread.followUp(decoded, help, looks.helper));
     return Promise.all([
-      detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner, followUp: looks.owner } }).finally(() => looks.asked.close()),
+      detectThread.analyse(decoded, { detect: { ...DETECT_NEEDS.detect, share: owner, followUp: looks.owner } }).finally(settleLooks),
       safetyThread.lend(decoded, { detect: { ...DETECT_NEEDS.detect, share: helper } }),
       shrink(decoded, SAFETY_SIDE).then((s) => safetyThread.analyse(s, { safety: true })),
-      followUp,
     ]);
   };
   return { run, close };

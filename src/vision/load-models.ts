@@ -123,7 +123,7 @@ export function loadVisionModels(selection: ModelSelection): LoadedVisionModels 
                 for (const b of boxes) masks.push(await maskOf(embedding, b));
               }
               times.samDecode = performance.now() - t;
-              return { masks, fromHelper, ...(times.samEncode !== undefined ? { encoderThreads: sam.lastEncoderThreads } : {}) };
+              return { masks, fromHelper, ...(times.samEncode !== undefined ? { encoderThreads: sam.encoderThreads(wide === true) } : {}) };
             },
             async helpMasks(help, share) {
               await loadSam();

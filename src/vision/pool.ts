@@ -23,7 +23,7 @@ import type { Analysis, AnalysisNeeds, MaskHelp, RawImage } from './analysis.js'
 import type { MessagePort } from 'node:worker_threads';
 import type { FollowUpHelp } from './detect/follow-up.js';
 import { LENDING_DETECTORS } from './detect/ids.js';
-import { allClaimed, openOffer, openShare, type WorkShare } from './shared-work.js';
+import { allClaimed, answerOffer, openOffer, openShare, type WorkShare } from './shared-work.js';
 import type { ModelSelection } from './model-selection.js';
 import { DEFAULT_EMBEDDING_CACHE_BYTES, EmbeddingCache, imageKey } from './segment/embedding-cache.js';
 import type { SamEmbedding } from './segment/sam.js';
@@ -170,26 +170,21 @@ export class VisionPool {
     // gets one for its task and the helpers, released once all are done.
     const ticket = (loan || masks || looks) && !signal ? new AbortController() : undefined;
     const admitAs = signal ?? ticket?.signal;
-    const helpers: Array<Promise<void>> = [];
-    /** Queues the helper of an offer when its owner asks (posts what the helper needs). */
-    const answer = <H>(offer: ReturnType<typeof openOffer> | undefined, count: (help: H) => number, make: (help: H) => { task: WorkerTask; transfer: ArrayBuffer[] }) => {
-      let asked = false;
-      offer?.asked.once('message', (help: H) => {
-        asked = true;
-        helpers.push(this.help(offer.helper, count(help), admitAs, () => make(help)));
-      });
-      // Once the request's task is done: an owner that never asked needs no helper.
-      return () => {
-        offer?.asked.close();
-        if (offer && !asked) offer.helper.port.close();
-      };
-    };
-    // The embedding is in shared memory: nothing to copy or transfer but the port.
-    const settleMasks = answer(masks, (h: MaskHelp) => h.boxes.length, (help) => ({ task: { kind: 'masks', maskHelp: help, maskShare: masks!.helper }, transfer: [] }));
-    const settleLooks = answer(looks, (h: FollowUpHelp) => h.items.length, (help) => {
-      const pixels = new Uint8Array(image.rgb);
-      return { task: { kind: 'follow-up', image: { width: image.width, height: image.height, rgb: pixels }, followUpHelp: help, followUpShare: looks!.helper }, transfer: [pixels.buffer] };
-    });
+    // Each helper is queued when its owner asks (posts what the helper needs).
+    const settleMasks =
+      masks &&
+      answerOffer(masks, (help: MaskHelp) =>
+        // The embedding is in shared memory: nothing to copy or transfer but the port.
+        this.help(masks.helper, help.boxes.length, admitAs, () => ({ task: { kind: 'masks', maskHelp: help, maskShare: masks.helper }, transfer: [] })),
+      );
+    const settleLooks =
+      looks &&
+      answerOffer(looks, (help: FollowUpHelp) =>
+        this.help(looks.helper, help.items.length, admitAs, () => {
+          const pixels = new Uint8Array(image.rgb);
+          return { task: { kind: 'follow-up', image: { width: image.width, height: image.height, rgb: pixels }, followUpHelp: help, followUpShare: looks.helper }, transfer: [pixels.buffer] };
+        }),
+      );
     // The signal is not handed to piscina: aborting a running task terminates its worker
     // thread, and onnxruntime inside it can take the whole process down with it
     // ("terminate called after throwing Napi::Error"). A request that goes away stops waiting
@@ -202,7 +197,7 @@ export class VisionPool {
       const pixels = new Uint8Array(image.rgb);
       const cached = key ? this.embeddings!.get(key) : undefined;
       // Nothing but this request admitted: its encoder may take the other worker's core too.
-      const wide = ownNeeds.segment && this.wideSam && !cached && this.admission.stats().admitted <= 1;
+      const wide = ownNeeds.segment && this.wideSam && this.admission.stats().admitted <= 1;
       const task: WorkerTask = {
         kind: 'analyse',
         image: { width: image.width, height: image.height, rgb: pixels },
@@ -242,9 +237,7 @@ export class VisionPool {
     void work
       .catch(() => undefined)
       .then(async () => {
-        settleMasks();
-        settleLooks();
-        await Promise.allSettled([lent, ...helpers]);
+        await Promise.allSettled([lent, settleMasks?.(), settleLooks?.()]);
         ticket?.abort();
       });
     return untilAborted(work, signal);

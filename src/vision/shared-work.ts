@@ -126,9 +126,32 @@ export interface HelpOffer {
   ready: MessagePort;
 }
 
-/** A new offer: `owner` goes with the request's task; the pool keeps `helper` and listens on `asked`. */
-export function openOffer(): { owner: HelpOffer; helper: WorkShare; asked: MessagePort } {
+/** Both sides of an offer: `owner` goes with the request's task; the pool keeps `helper` and listens on `asked`. */
+export interface OpenOffer {
+  owner: HelpOffer;
+  helper: WorkShare;
+  asked: MessagePort;
+}
+
+export function openOffer(): OpenOffer {
   const work = openShare();
   const { port1, port2 } = new MessageChannel();
   return { owner: { work: work.owner, ready: port1 }, helper: work.helper, asked: port2 };
+}
+
+/**
+ * The pool's side of an offer: when the owner asks, `help` starts the helper with what it posted.
+ * The returned `settle`, called once the owner's task is done, stops listening, closes the
+ * helper's side if the owner never asked, and resolves when the helper (if any) has finished.
+ */
+export function answerOffer<H>(offer: OpenOffer, help: (asked: H) => Promise<void>): () => Promise<void> {
+  let helping: Promise<void> | undefined;
+  offer.asked.once('message', (asked: H) => {
+    helping = help(asked);
+  });
+  return () => {
+    offer.asked.close();
+    if (!helping) offer.helper.port.close();
+    return helping ?? Promise.resolve();
+  };
 }

@@ -100,16 +100,3 @@ export async function lookAtBox(img: RgbImage, d: Detection, threshold: number, 
   if (region.width < MIN_REGION_SIDE || region.height < MIN_REGION_SIDE) return undefined;
   return closerVerdict(d, await look(await cutRegion(img, region)), region.box, threshold);
 }
-
-/**
- * `detections` with the class of each asserted box in doubt (at most MAX_CLOSER_LOOKS, the
- * best-scoring) decided by a closer look; the others unchanged, in the same order.
- */
-export async function lookCloser(img: RgbImage, detections: readonly Detection[], threshold: number, look: LookAgain): Promise<Detection[]> {
-  const decided = new Map<Detection, Detection>();
-  for (const d of boxesInDoubt(detections, threshold)) {
-    const verdict = await lookAtBox(img, d, threshold, look);
-    if (verdict) decided.set(d, verdict);
-  }
-  return detections.map((d) => decided.get(d) ?? d);
-}

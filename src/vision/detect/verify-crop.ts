@@ -18,8 +18,8 @@
  * Which of the proposed classes a box is, the classifier cannot tell well (darknet's horse, called
  * "sheep", gives horse 0.007): the closer look that runs after it decides (./closer-look.ts).
  *
- * The engine runs it after every detector on the asserted detections (keepConfirmed, at most
- * MAX_CROPS per image); `--no-verify-labels` turns it off.
+ * The engine runs it after every detector on the asserted detections (toJudge: at most MAX_CROPS
+ * per image, the best-scoring; each box an item of ./follow-up.ts); `--no-verify-labels` turns it off.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import sharp from 'sharp';
@@ -187,7 +187,10 @@ export interface CropVerifierOptions {
   minOwnMass?: number;
 }
 
-/** The detections keepConfirmed judges: asserted (score ≥ `threshold`), verifiable, the MAX_CROPS best-scoring. */
+/**
+ * The detections the check judges: asserted (score ≥ `threshold`; those below are answered as
+ * "possible" ones), verifiable, the MAX_CROPS best-scoring, so a crowd costs a bounded number of crops.
+ */
 export function toJudge<T extends Detection>(detections: readonly T[], threshold: number): T[] {
   return detections
     .filter((d) => d.score >= threshold && isVerifiable(d.label))
@@ -250,18 +253,6 @@ export class CropVerifier {
       verdicts[i] = { detection: d, verdict: j.verdict, ownMass: j.ownMass, top: topClasses(probs[k]!) };
     });
     return { kept: verdicts.filter((v) => v.verdict !== 'dropped').map((v) => v.detection), verdicts };
-  }
-
-  /**
-   * `detections` without the asserted labels (score ≥ `threshold`) the classifier refutes.
-   * Detections below the threshold are answered as "possible" ones and are not judged; of the
-   * asserted, the MAX_CROPS best-scoring verifiable ones are, so a crowd costs one bounded batch.
-   */
-  async keepConfirmed(img: RgbImage, detections: readonly Detection[], threshold: number): Promise<Detection[]> {
-    const judged = toJudge(detections, threshold);
-    const refuted = await this.refutes(img, judged);
-    const dropped = new Set(judged.filter((_, k) => refuted[k]));
-    return detections.filter((d) => !dropped.has(d));
   }
 
   /** For each of `judged` (in order), whether the classifier refutes its label. */

@@ -121,8 +121,6 @@ export class SamSegmenter {
   private disposed = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly noMask = new Float32Array(256 * 256);
-  /** Intra-op threads of the session the last encode ran on. */
-  lastEncoderThreads = 0;
   readonly stats: SamStats = { loadMs: 0, encodeCalls: 0, decodeCalls: 0, encodeMs: 0, decodeMs: 0, preprocessMs: 0, postprocessMs: 0 };
 
   constructor(options: SamSegmenterOptions = {}) {
@@ -200,6 +198,11 @@ export class SamSegmenter {
     return { ort: this.ort, encoder: this.encoder, decoder: this.decoder };
   }
 
+  /** Intra-op threads an encode runs on: the wide session's when asked for and there is one, else the narrow one's. */
+  encoderThreads(wide: boolean): number {
+    return wide && this.opts.wideEncoderThreads > this.opts.intraOpNumThreads ? this.opts.wideEncoderThreads : this.opts.intraOpNumThreads;
+  }
+
   /** Runs the image encoder once (load() first); `wide`: on the wide session's threads, when there is one. */
   async encode(img: RgbImage, opts: { wide?: boolean } = {}): Promise<SamEmbedding> {
     this.ready();
@@ -209,7 +212,6 @@ export class SamSegmenter {
     return this.serial(async () => {
       const { ort, encoder: narrow } = this.ready();
       const encoder = (opts.wide && this.wideEncoder) || narrow;
-      this.lastEncoderThreads = encoder === narrow ? this.opts.intraOpNumThreads : this.opts.wideEncoderThreads;
       const t1 = performance.now();
       const out = await encoder.run({ input: new ort.Tensor('float32', input, [1, 3, SAM_FRAME, SAM_FRAME]) });
       this.stats.encodeMs += performance.now() - t1;

