@@ -20,6 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify, parseArgs } from 'node:util';
+import { DEFAULT_HEAP_GROWTH, setHeapGrowth } from '../src/heap-growth.js';
 import { ensureFixtures, fixturePath, readFixture } from '../test/support/fixtures.js';
 import { CpuMeter, describeMachine, describeShare, loadAverage, machineInfo, sampleOthers, type CpuShare } from './lib/machine.js';
 import { markdownTable, type SuiteResult } from './lib/report.js';
@@ -72,6 +73,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 
 async function main(): Promise<void> {
   const started = performance.now();
+  // The in-process baselines (models on the bench's own threads) get the garbage-collection
+  // schedule the server they are compared with runs with by default.
+  setHeapGrowth(DEFAULT_HEAP_GROWTH);
   const machine = machineInfo();
   log('# Ocellus benchmarks');
   for (const [k, v] of describeMachine(machine)) log(`${k}: ${v}`);

@@ -19,6 +19,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DETECTOR_IDS, ONNX_DETECTORS } from './vision/detect/ids.js';
+import { DEFAULT_HEAP_GROWTH } from './heap-growth.js';
 
 const MiB = 1024 * 1024;
 /**
@@ -105,6 +106,8 @@ export interface VisionConfig {
   queueTimeoutMs: number;
   /** Analyses kept by image hash (src/vision/analysis-cache.ts); 0: none. */
   analysisCacheEntries: number;
+  /** V8's --heap-growing-percent for the whole process (src/heap-growth.ts); 0: V8's own factor. */
+  heapGrowthPercent: number;
   /** Load and run every model at start-up, before serving. */
   warm: boolean;
 }
@@ -223,6 +226,7 @@ export interface ConfigFlags {
   visionQueue?: string | number;
   visionQueueTimeout?: string | number;
   analysisCache?: string | number;
+  heapGrowth?: string | number;
   warm?: boolean;
   routes?: string;
   openaiUrl?: string;
@@ -298,6 +302,7 @@ const schema = z.object({
   visionQueue: z.coerce.number().int().min(0),
   visionQueueTimeout: z.coerce.number({ error: 'vision queue timeout must be a number' }).positive('vision queue timeout must be positive'),
   analysisCache: z.coerce.number({ error: 'analysis cache must be a number of entries' }).int('analysis cache must be a whole number of entries').min(0, 'analysis cache must be 0 (off) or more entries'),
+  heapGrowth: z.coerce.number({ error: 'heap growth must be a percentage' }).int('heap growth must be a whole percentage').min(0, "heap growth must be 0 (V8's own) or more").max(1000, 'heap growth must be at most 1000 %'),
   warm: z.boolean(),
   routes: z.string().min(1).optional(),
   openaiUrl: z.url({ error: 'OpenAI-compatible URL must be an absolute http(s) URL' }).optional(),
@@ -384,6 +389,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     visionQueue: pick(flags.visionQueue, 'OCELLUS_VISION_QUEUE', 32),
     visionQueueTimeout: pick(flags.visionQueueTimeout, 'OCELLUS_VISION_QUEUE_TIMEOUT', 30),
     analysisCache: pick(flags.analysisCache, 'OCELLUS_ANALYSIS_CACHE', 512),
+    heapGrowth: pick(flags.heapGrowth, 'OCELLUS_HEAP_GROWTH', DEFAULT_HEAP_GROWTH),
     warm: flags.warm ?? bool(env.OCELLUS_WARM) ?? true,
     routes: flags.routes ?? env.OCELLUS_ROUTES,
     openaiUrl: flags.openaiUrl ?? env.OCELLUS_OPENAI_URL,
@@ -479,6 +485,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       maxQueue: c.visionQueue,
       queueTimeoutMs: Math.round(c.visionQueueTimeout * 1000),
       analysisCacheEntries: c.analysisCache,
+      heapGrowthPercent: c.heapGrowth,
       warm: c.warm,
     },
     providers: {

@@ -32,7 +32,7 @@ import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http
 import { makeMutator, slottedBody, uniqueJpeg } from '../lib/unique-jpeg.js';
 import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, openBareLayout, timeRuns } from './vision-request.js';
 import type { SuiteResult, Table } from '../lib/report.js';
-import { procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
+import { procCpuSeconds, procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
 
 export interface VisionOptions {
@@ -76,6 +76,8 @@ interface ServerRun {
   /** Detection JSON, the same JPEG each time: decoded and analysed once, then answered from the server's caches. */
   detectSame: number[];
   captions: LoadResult[];
+  /** The server's CPU time per caption answered (ms, all its threads), at each concurrency. */
+  cpuPerCaption: number[];
   /** The bare layout timed between the requests (main server only), a new JPEG decoded each time. */
   bareNew?: number[];
   /** Captions of one photo, sent again and again (its analysis kept after the first), at concurrency 8. */
@@ -231,17 +233,24 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       }
     }
     const captions: LoadResult[] = [];
+    const cpuPerCaption: number[] = [];
     for (const c of concurrencies) {
       o.log(`vision: ${label}: captions at concurrency ${c} for ${o.loadMs} ms`);
       const request = post(captionNew.body.toString('latin1'));
-      captions.push(await runLoad({ port: server.port, request, mutate: makeMutator(captionNew)!, concurrency: c, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 }));
+      // The server's CPU over the warm-up and the window alike (both under the same load), per
+      // request answered: what a caption costs the machine, whichever thread spent it.
+      const cpu0 = procCpuSeconds(server.pid);
+      const t0 = performance.now();
+      const l = await runLoad({ port: server.port, request, mutate: makeMutator(captionNew)!, concurrency: c, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
+      cpuPerCaption.push(((procCpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000) / l.rps) * 1000);
+      captions.push(l);
     }
     let captionsSame: LoadResult | undefined;
     if (bare) {
       o.log(`vision: ${label}: captions of the same photo at concurrency 8 for ${o.loadMs} ms`);
       captionsSame = await runLoad({ port: server.port, request: post(captionBody(bytes)), concurrency: 8, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
     }
-    return { detect, detectSame, captions, ...(bare ? { bareNew } : {}), ...(captionsSame ? { captionsSame } : {}) };
+    return { detect, detectSame, captions, cpuPerCaption, ...(bare ? { bareNew } : {}), ...(captionsSame ? { captionsSame } : {}) };
   };
 
   const mainLabel = `2 workers × ${mainIntra} thread${mainIntra > 1 ? 's' : ''} (default)`;
@@ -285,6 +294,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
   ].filter((a) => !(a.workers === 2 && a.intra === mainIntra));
   // The speed end of the quality trade (docs/detectors.md): SSD alone, no label check.
   alternatives.push({ workers: 2, intra: mainIntra, label: `${mainLabel.replace(' (default)', '')}, --detector ssd-mobilenet --no-verify-labels`, args: ['--detector', 'ssd-mobilenet', '--no-verify-labels'] });
+  // What the heap growth factor buys (src/heap-growth.ts): the same server with V8's own factor.
+  alternatives.push({ workers: 2, intra: mainIntra, label: `${mainLabel.replace(' (default)', '')}, --heap-growth 0 (V8's own garbage-collection schedule)`, args: ['--heap-growth', '0'] });
   // Issue 9's yardstick: the default must detect no slower than the default it replaced, CenterNet
   // on TF.js (wasm) with no label check, as it ran when the issue was filed.
   alternatives.push({
@@ -376,7 +387,11 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
         `caption at concurrency ${c}, ${label} (${l.requests} requests, ${l.errors} errors)`,
         ms(quantile(l.latenciesMs, 0.5)),
         ms(quantile(l.latenciesMs, 0.95)),
-        c === 1 && run === main ? `${fmt(l.rps)} req/s; bare, laid out ${ms(bareBetween)}` : c === 1 ? `${fmt(l.rps)} req/s; ${alone}` : `${fmt(l.rps)} req/s`,
+        c === 1 && run === main
+          ? `${fmt(l.rps)} req/s; bare, laid out ${ms(bareBetween)}`
+          : c === 1
+            ? `${fmt(l.rps)} req/s; ${alone}`
+            : `${fmt(l.rps)} req/s; server CPU ${ms(run.cpuPerCaption[k]!)} per caption`,
         c === 1 ? ratio(quantile(l.latenciesMs, 0.5), run === main ? bareBetween : bare) : '–',
       ]);
     });

@@ -1,6 +1,7 @@
 /** `ocellus serve`: starts the HTTP server with the configured engine and providers. */
 import { Command, Option } from 'commander';
 import { loadConfig, type ConfigFlags } from '../config.js';
+import { setHeapGrowth } from '../heap-growth.js';
 import { createServer } from '../server/create-server.js';
 import { checkModelsInstalled } from './preflight.js';
 
@@ -43,6 +44,7 @@ export function registerServe(program: Command): void {
     .addOption(new Option('--vision-queue <n>', 'requests that may wait for a worker before 429 (OCELLUS_VISION_QUEUE, default 32)'))
     .addOption(new Option('--vision-queue-timeout <s>', 'seconds a request may wait for a worker before 503 (OCELLUS_VISION_QUEUE_TIMEOUT, default 30)'))
     .addOption(new Option('--analysis-cache <n>', 'analyses kept by image hash, so a chat\'s image is not re-run every turn; 0: off (OCELLUS_ANALYSIS_CACHE, default 512)'))
+    .addOption(new Option('--heap-growth <percent>', "how far V8 lets a heap grow before its next full garbage collection, fewer collections for more memory; 0: V8's own (OCELLUS_HEAP_GROWTH, default 200)"))
     .addOption(new Option('--no-warm', 'load models on first use instead of at start-up (OCELLUS_WARM=0)'))
     .addOption(new Option('--batch-concurrency <n>', 'batch requests run at once, after interactive ones (OCELLUS_BATCH_CONCURRENCY, default 1)'))
     .addOption(new Option('--batch-expiry-hours <h>', 'a batch not finished this long after creation ends EXPIRED (OCELLUS_BATCH_EXPIRY_HOURS, default 48)'))
@@ -77,6 +79,7 @@ export function registerServe(program: Command): void {
     .action(async (_flags: ConfigFlags, command: Command) => {
       const flags = typedFlags<ConfigFlags>(command);
       const config = loadConfig(flags);
+      setHeapGrowth(config.vision.heapGrowthPercent);
       checkModelsInstalled(config);
       const server = await createServer(config);
       const address = await server.listen();

@@ -65,6 +65,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ samWideThreads: '-1' }, {})).toThrow(/SAM wide threads must be 0/);
   });
 
+  it('lets heaps grow 200 % past their live size before V8 collects them in full unless told (0: V8’s own)', () => {
+    expect(loadConfig({}, {}).vision.heapGrowthPercent).toBe(200);
+    expect(loadConfig({}, { OCELLUS_HEAP_GROWTH: '0' }).vision.heapGrowthPercent).toBe(0);
+    expect(loadConfig({ heapGrowth: '300' }, { OCELLUS_HEAP_GROWTH: '0' }).vision.heapGrowthPercent).toBe(300);
+    expect(() => loadConfig({ heapGrowth: '-1' }, {})).toThrow(/heap growth must be 0/);
+    expect(() => loadConfig({ heapGrowth: '50.5' }, {})).toThrow(/whole percentage/);
+  });
+
   it('rejects nonsense with a message naming the setting', () => {
     expect(() => loadConfig({ port: 'abc' }, {})).toThrow(ConfigError);
     expect(() => loadConfig({ maxFileBytes: '-5' }, {})).toThrow(/fileBytes/);
