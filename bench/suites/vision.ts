@@ -440,7 +440,8 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       'times each stage of such a request alone; the debug-level server splits its time by its own log. Caption rows: ' +
       'closed-loop clients at each concurrency, each request a new JPEG (same pixels, a new comment segment rewritten in ' +
       'place, so every one decodes and runs the models); the c=1 row is against the bare layout (the other configurations: ' +
-      'against the detector alone). The server keeps each image\'s analysis by hash (src/vision/analysis-cache.ts): the ' +
+      'against the detector alone); at c=4 and 8 they also give the server\'s CPU time (all its threads) per caption ' +
+      'answered, what bounds the throughput: cores ÷ CPU per caption. The server keeps each image\'s analysis by hash (src/vision/analysis-cache.ts): the ' +
       'same-photo rows show what a repeated image (a chat\'s history, a file asked about again) costs, against new photos. Targets (issue 12): detection p50 ≤ 60 ms, 5-object ' +
       'segmentation < 1 s, repeat < 300 ms, captions at concurrency 8 ≥ 22 req/s, through-server ≤ ×1.15 bare.',
     tables: [stageTable, request.table, segTable, serverTable, splitTable, memTable],
