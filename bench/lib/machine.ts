@@ -93,16 +93,27 @@ function machineBusyTicks(): number | undefined {
   }
 }
 
+/** The fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses): [0] is field 3 (state). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime + cutime + cstime of this process, clock ticks. */
 function ownTicks(): number | undefined {
   try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // rest[0] is field 3 (state); utime is field 14 → rest[11] … cstime field 17 → rest[14]
+    const rest = statFields('self');
+    // utime is field 14 → rest[11] … cstime field 17 → rest[14]
     return [11, 12, 13, 14].reduce((sum, i) => sum + Number(rest[i] ?? 0), 0);
   } catch {
     return undefined;
   }
+}
+
+/** CPU-seconds another process (a server the bench started) has used so far, all its threads: utime + stime. */
+export function processCpuSeconds(pid: number): number {
+  const rest = statFields(pid);
+  return (Number(rest[11]) + Number(rest[12])) / HZ;
 }
 
 function snapshot(): Snapshot | undefined {

@@ -68,14 +68,6 @@ export function procMemory(pid: number): ProcMemory {
   return { rssBytes: kib('VmRSS'), hwmBytes: kib('VmHWM') };
 }
 
-/** CPU-seconds a process has used so far, all its threads (user + system, /proc/<pid>/stat). */
-export function procCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may itself hold spaces and parentheses.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 export interface Child {
   pid: number;
   port: number;

@@ -32,7 +32,8 @@ import { buildRequest, requestOnce, runLoad, type LoadResult } from '../lib/http
 import { makeMutator, slottedBody, uniqueJpeg } from '../lib/unique-jpeg.js';
 import { DETECT_PROMPT, generateBody, measureRequestStages, measureServerSplit, openBareLayout, timeRuns } from './vision-request.js';
 import type { SuiteResult, Table } from '../lib/report.js';
-import { procCpuSeconds, procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
+import { processCpuSeconds } from '../lib/machine.js';
+import { procMemory, startOcellus, type OcellusChild } from '../lib/servers.js';
 import { fmt, median, mib, ms, quantile, ratio, sorted } from '../lib/stats.js';
 
 export interface VisionOptions {
@@ -239,10 +240,10 @@ export async function runVision(o: VisionOptions): Promise<SuiteResult> {
       const request = post(captionNew.body.toString('latin1'));
       // The server's CPU over the warm-up and the window alike (both under the same load), per
       // request answered: what a caption costs the machine, whichever thread spent it.
-      const cpu0 = procCpuSeconds(server.pid);
+      const cpu0 = processCpuSeconds(server.pid);
       const t0 = performance.now();
       const l = await runLoad({ port: server.port, request, mutate: makeMutator(captionNew)!, concurrency: c, warmupMs: 1500, durationMs: o.loadMs, maxRequests: 100_000, timeoutMs: 60_000 });
-      cpuPerCaption.push(((procCpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000) / l.rps) * 1000);
+      cpuPerCaption.push(((processCpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000) / l.rps) * 1000);
       captions.push(l);
     }
     let captionsSame: LoadResult | undefined;

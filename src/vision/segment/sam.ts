@@ -166,7 +166,7 @@ export class SamSegmenter {
       enableCpuMemArena: true,
       extra: { session: { intra_op: { allow_spinning: this.opts.allowSpinning ? '1' : '0' } } },
     };
-    const wide = this.opts.wideEncoderThreads > this.opts.intraOpNumThreads;
+    const wide = this.hasWideSession;
     const [encoder, decoder, wideEncoder] = [
       await ort.InferenceSession.create(path.join(dir, 'encoder.onnx'), sessionOptions),
       await ort.InferenceSession.create(path.join(dir, 'sam.onnx'), sessionOptions),
@@ -198,9 +198,14 @@ export class SamSegmenter {
     return { ort: this.ort, encoder: this.encoder, decoder: this.decoder };
   }
 
+  /** Whether there is a second encoder session: only when it would have more threads than the first. */
+  private get hasWideSession(): boolean {
+    return this.opts.wideEncoderThreads > this.opts.intraOpNumThreads;
+  }
+
   /** Intra-op threads an encode runs on: the wide session's when asked for and there is one, else the narrow one's. */
   encoderThreads(wide: boolean): number {
-    return wide && this.opts.wideEncoderThreads > this.opts.intraOpNumThreads ? this.opts.wideEncoderThreads : this.opts.intraOpNumThreads;
+    return wide && this.hasWideSession ? this.opts.wideEncoderThreads : this.opts.intraOpNumThreads;
   }
 
   /** Runs the image encoder once (load() first); `wide`: on the wide session's threads, when there is one. */
